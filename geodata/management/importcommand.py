@@ -1,0 +1,39 @@
+"""The shared shape of the import commands: parse arguments, call one function,
+print the report. The commands hold no logic of their own (STYLE §6)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from geodata.report import ImportReport
+
+
+class ImportCommand(BaseCommand):
+    importer = None  # set by subclasses: a function(*, path, dry_run, ...) -> ImportReport
+    takes_source_crs = True
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="the file to import")
+        if self.takes_source_crs:
+            parser.add_argument(
+                "--source-crs",
+                help="gcj02, bd09 or EPSG:<code>; by default the CRS the file declares",
+            )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="validate and report, write nothing"
+        )
+
+    def handle(self, *args, **options):
+        kwargs = {"path": options["path"], "dry_run": options["dry_run"]}
+        if self.takes_source_crs:
+            kwargs["source_crs"] = options["source_crs"]
+        report: ImportReport = type(self).importer(**kwargs)
+        self.print_report(report)
+        if not report.ok:
+            raise CommandError(report.summary())
+
+    def print_report(self, report: ImportReport) -> None:
+        for problem in report.errors:
+            self.stderr.write(f"error: {problem}")
+        for problem in report.warnings:
+            self.stdout.write(self.style.WARNING(f"warning: {problem}"))
+        if report.ok:
+            self.stdout.write(self.style.SUCCESS(report.summary()))

@@ -1,0 +1,174 @@
+"""Reading the files users already hold (spec/formats.md) into DataFrames.
+
+Vector files go through pyogrio (its wheel bundles a current GDAL); tables
+(CSV in UTF-8 or GB18030, XLSX) through pandas/openpyxl. Headers may be
+English or Chinese, in any order; unknown columns are kept for `extra`.
+"""
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geodata import crs as chinese_crs
+
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".zip", ".shp", ".kml", ".fgb"}
+TABLE_SUFFIXES = {".csv", ".xlsx"}
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read; nothing else can be reported."""
+
+
+@dataclass(frozen=True)
+class SourceCRS:
+    """How to bring a file's coordinates to WGS84 (EPSG:4326).
+
+    kind is "declared" (use the CRS the file declares), "epsg" (treat the
+    coordinates as that EPSG code) or one of the Chinese basemap systems
+    "gcj02"/"bd09", which have no EPSG code and are converted by formula.
+    """
+
+    kind: str
+    epsg: int | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> "SourceCRS":
+        """Parse --source-crs. Only these forms are accepted, so no free-form
+        SRS string from a user ever reaches PROJ or GDAL."""
+        if not text:
+            return cls("declared")
+        value = text.strip().lower()
+        if value in chinese_crs.CHINESE_BASEMAP_CRS:
+            return cls(value)
+        match = re.fullmatch(r"(?:epsg:)?(\d{4,6})", value)
+        if not match:
+            raise FileError(
+                f"unknown source CRS {text!r}: use gcj02, bd09 or EPSG:<code>"
+            )
+        return cls("epsg", int(match.group(1)))
+
+
+def normalise_columns(frame: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
+    """Rename known headers (English, Chinese, or Shapefile's 10-character
+    truncations) to canonical names; leave others as they are."""
+    renamed = {}
+    for column in frame.columns:
+        if column == "geometry":
+            continue
+        key = str(column).strip().lstrip("\ufeff").lower()
+        renamed[column] = aliases.get(key, aliases.get(key[:10], str(column).strip()))
+    return frame.rename(columns=renamed)
+
+
+def alias_table(columns: dict[str, str]) -> dict[str, str]:
+    """{canonical: chinese} -> lookup of every accepted header spelling."""
+    table = {}
+    for canonical, chinese in columns.items():
+        table[canonical] = canonical
+        table[chinese.lower()] = canonical
+        table[canonical[:10]] = canonical  # Shapefile truncates field names to 10
+    return table
+
+
+def _vector_uri(path: Path) -> str:
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            shapefiles = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+        if len(shapefiles) != 1:
+            raise FileError("a zipped Shapefile must hold exactly one .shp")
+        return f"/vsizip/{path}/{shapefiles[0]}"
+    return str(path)
+
+
+def read_vector(path: Path) -> tuple[gpd.GeoDataFrame, CRS | None]:
+    """Read every feature of the file's first layer; return it and its CRS."""
+    if not path.exists():
+        raise FileError(f"no such file: {path}")
+    uri = _vector_uri(path)
+    try:
+        frame = pyogrio.read_dataframe(uri)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        raise FileError(f"cannot read {path.name}: {exc}") from exc
+    declared = frame.crs
+    if path.suffix.lower() == ".kml":
+        declared = CRS.from_epsg(4326)  # KML is WGS84 by definition
+    return frame, declared
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV (UTF-8, with or without BOM, or GB18030) or an XLSX sheet as text."""
+    if not path.exists():
+        raise FileError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        try:
+            frame = pd.read_excel(path, dtype=str, engine="openpyxl")
+        except Exception as exc:
+            raise FileError(f"cannot read {path.name}: {exc}") from exc
+    elif suffix == ".csv":
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise FileError(f"{path.name} is neither UTF-8 nor GB18030")
+        from io import StringIO
+
+        frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+    else:
+        raise FileError(f"{path.name}: expected .csv or .xlsx")
+    frame = frame.fillna("")
+    return frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
+
+
+def to_wgs84(geoms: np.ndarray, declared: CRS | None, source: SourceCRS) -> np.ndarray:
+    """Bring geometries to EPSG:4326 as the source CRS says (STYLE §5)."""
+    if source.kind in chinese_crs.CHINESE_BASEMAP_CRS:
+        return chinese_crs.transform_geometries(geoms, source.kind)
+    crs = CRS.from_epsg(source.epsg) if source.kind == "epsg" else declared
+    if crs is None:
+        raise FileError(
+            "the file declares no coordinate system: pass --source-crs "
+            "(gcj02, bd09 or EPSG:<code>)"
+        )
+    if crs.equals(CRS.from_epsg(4326)) or crs.equals(CRS.from_epsg(4490)):
+        # CGCS2000 coincides with WGS84 to centimetres: accepted as declared.
+        return geoms
+    series = gpd.GeoSeries(geoms, crs=crs).to_crs(4326)
+    return series.values.to_numpy() if hasattr(series.values, "to_numpy") else np.asarray(
+        series.values
+    )
+
+
+def extra_columns(frame: pd.DataFrame, known: set[str]) -> list[dict]:
+    """The unknown columns of each row, as JSON-ready dicts (formats.md: kept in extra)."""
+    others = [c for c in frame.columns if c not in known and c != "geometry"]
+    if not others:
+        return [{} for _ in range(len(frame))]
+    sub = frame[others].astype(object).where(frame[others].notna(), None)
+    return [
+        {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+         for k, v in row.items() if v not in (None, "")}
+        for row in sub.to_dict("records")
+    ]
+
+
+def blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+
+
+__all__ = [
+    "FileError", "SourceCRS", "read_vector", "read_table", "to_wgs84", "normalise_columns",
+    "alias_table", "extra_columns", "blank", "shapely",
+]

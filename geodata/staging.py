@@ -1,0 +1,48 @@
+"""Bulk loading of validated rows into temporary staging tables.
+
+Why COPY rather than the ORM: a county file has 10k polygons and a province
+household file millions of points; COPY moves them in one round trip, and
+every later check and write is one set-based statement over the stage.
+"""
+
+from collections.abc import Iterable, Sequence
+
+import shapely
+from django.db import connection
+
+
+def create_stage(name: str, columns_sql: str) -> None:
+    """A temporary table that disappears with the import's transaction."""
+    with connection.cursor() as cursor:
+        # Identifiers come from code, never from input.
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMP TABLE {name} ({columns_sql}) ON COMMIT DROP")
+
+
+def copy_rows(name: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor, for COPY
+        with raw.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def ewkb_hex(geoms) -> list[str | None]:
+    """Hex EWKB with SRID 4326, which COPY accepts for a geometry column."""
+    with_srid = shapely.set_srid(geoms, 4326)
+    return [
+        None if g is None else h
+        for g, h in zip(geoms, shapely.to_wkb(with_srid, hex=True, include_srid=True), strict=True)
+    ]
+
+
+def fetch(sql: str, params: Sequence = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: Sequence = ()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

@@ -1,0 +1,140 @@
+"""GeoDjango admin for the grid, with an upload page for every importer."""
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdmin
+
+from gridmap.models import GridUnit, GridUnitShape, Household, ImportRun, StaffAssignment, User
+
+
+class StaffAssignmentInline(admin.TabularInline):
+    model = StaffAssignment
+    extra = 0
+    autocomplete_fields = ["unit"]
+
+
+@admin.register(User)
+class GridcareUserAdmin(UserAdmin):
+    fieldsets = UserAdmin.fieldsets + ((_("Contact"), {"fields": ("full_name", "phone")}),)
+    list_display = ("username", "full_name", "phone", "is_staff", "is_active")
+    search_fields = ("username", "full_name", "phone")
+    inlines = [StaffAssignmentInline]
+
+
+class ShapeInline(admin.TabularInline):
+    model = GridUnitShape
+    extra = 0
+    fields = ("valid_until", "import_run")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(GridUnit)
+class GridUnitAdmin(LeafletGeoAdmin):
+    list_display = ("code", "name", "level", "parent", "households", "population")
+    list_filter = ("level",)
+    search_fields = ("code", "name")
+    autocomplete_fields = ["parent"]
+    readonly_fields = ("households", "population", "created_at", "updated_at")
+    fields = ("code", "name", "level", "parent", "geom", "households", "population", "extra",
+              "created_at", "updated_at")
+    inlines = [ShapeInline]
+
+    def save_model(self, request, obj, form, change):
+        from gridmap import services
+
+        super().save_model(request, obj, form, change)
+        services.grid_units_refresh_ancestry()
+
+
+@admin.register(Household)
+class HouseholdAdmin(LeafletGeoAdmin):
+    list_display = ("code", "address", "residents", "micro_grid")
+    search_fields = ("code", "address")
+    raw_id_fields = ("county", "township", "village", "grid", "micro_grid")
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportRun.Kind.choices)
+    file = forms.FileField(label=_("File"))
+    source_crs = forms.ChoiceField(
+        label=_("Coordinate system"), required=False,
+        choices=[("", _("as the file declares (CSV: WGS84)")), ("gcj02", _("GCJ-02 (AMap, Tencent)")),
+                 ("bd09", _("BD-09 (Baidu)")), ("EPSG:4490", "CGCS2000 (EPSG:4490)"),
+                 ("EPSG:4326", "WGS84 (EPSG:4326)")],
+    )
+    dry_run = forms.BooleanField(label=_("Only check, write nothing"), required=False)
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "filename", "status", "dry_run", "created_by")
+    list_filter = ("kind", "status")
+    readonly_fields = [f.name for f in ImportRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="gridmap_import_upload"),
+            path("<int:pk>/progress/", self.admin_site.admin_view(self.progress_view),
+                 name="gridmap_import_progress"),
+            path("<int:pk>/status/", self.admin_site.admin_view(self.status_view),
+                 name="gridmap_import_status"),
+        ] + super().get_urls()
+
+    def upload_view(self, request):
+        from geodata.jobs import import_run_enqueue
+
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            run = ImportRun.objects.create(
+                kind=form.cleaned_data["kind"], filename=Path(upload.name).name,
+                dry_run=form.cleaned_data["dry_run"], created_by=request.user,
+            )
+            folder = Path(settings.MEDIA_ROOT) / "imports" / str(run.pk)
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / Path(upload.name).name
+            with target.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            run.options = {"path": str(target), "source_crs": form.cleaned_data["source_crs"] or None}
+            run.save(update_fields=["options"])
+            import_run_enqueue(run)
+            return redirect("admin:gridmap_import_progress", pk=run.pk)
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "title": _("Import a file"), "opts": self.model._meta}
+        return render(request, "admin/gridmap/import_upload.html", context)
+
+    def progress_view(self, request, pk):
+        run = get_object_or_404(ImportRun, pk=pk)
+        context = {**self.admin_site.each_context(request), "run": run,
+                   "title": _("Import progress"), "opts": self.model._meta}
+        return render(request, "admin/gridmap/import_progress.html", context)
+
+    def status_view(self, request, pk):
+        run = get_object_or_404(ImportRun, pk=pk)
+        progress, message = 0.0, ""
+        if run.job_id and run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
+            import django_rq
+            from rq.job import Job
+
+            try:
+                job = Job.fetch(run.job_id, connection=django_rq.get_connection("default"))
+                progress, message = job.meta.get("progress", 0.0), job.meta.get("message", "")
+            except Exception:  # the job expired from Redis; the run row still tells
+                pass
+        elif run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
+            progress = 1.0
+        return JsonResponse({"status": run.status, "progress": progress, "message": message,
+                             "report": run.report})

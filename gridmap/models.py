@@ -1,0 +1,208 @@
+"""The five-level grid: units, households, staff and the imports that feed them."""
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.IntegerChoices):
+    COUNTY = 1, _("county")  # 区县
+    TOWNSHIP = 2, _("township")  # 乡镇/街道
+    VILLAGE = 3, _("village")  # 村/社区
+    GRID = 4, _("grid")  # 网格
+    MICRO_GRID = 5, _("micro-grid")  # 微网格
+
+
+# The ancestor column for each level, on GridUnit and on everything placed on
+# the grid (households now, patients and visits later).
+LEVEL_FIELDS = {1: "county", 2: "township", 3: "village", 4: "grid", 5: "micro_grid"}
+
+
+class User(AbstractUser):
+    """A member of staff. Their data scope comes from their StaffAssignments."""
+
+    full_name = models.CharField(_("name"), max_length=100, blank=True)  # 姓名
+    phone = models.CharField(_("phone"), max_length=40, blank=True)  # 电话
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+
+class GridUnitQuerySet(models.QuerySet):
+    def at_level(self, level: int) -> "GridUnitQuerySet":
+        return self.filter(level=level)
+
+    def under(self, unit: "GridUnit", *, include_self: bool = True) -> "GridUnitQuerySet":
+        """Every unit in unit's subtree: one indexed equality on an ancestor column."""
+        qs = self.filter(**{f"{LEVEL_FIELDS[unit.level]}_id": unit.pk})
+        return qs if include_self else qs.exclude(pk=unit.pk)
+
+    def covering(self, point) -> "GridUnitQuerySet":
+        """Units whose polygon covers point, boundary included, lowest code first (R0)."""
+        return self.filter(geom__covers=point).order_by("code")
+
+
+class GridUnit(models.Model):
+    """One polygon of the five-level grid (区县 > 乡镇 > 村 > 网格 > 微网格).
+
+    Why per-level ancestor columns rather than a materialised path: the depth
+    is fixed at five, so five nullable foreign keys (the unit itself at its
+    own level) make "everything under X" one indexed equality
+    (`township_id = X`) and "the level-k ancestor of Y" one column read, and
+    they are exactly the GROUP BY keys of coverage and counts at any level.
+    They are kept by `gridmap.services.grid_units_refresh_ancestry`, which
+    recomputes them set-based after every import.
+    """
+
+    code = models.CharField(_("code"), max_length=64, unique=True)  # 编码
+    name = models.CharField(_("name"), max_length=200)  # 名称
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)  # 层级
+    parent = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="children",
+        verbose_name=_("parent"),
+    )
+    county = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="+")
+    township = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="+")
+    village = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="+")
+    grid = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="+")
+    micro_grid = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    geom = models.MultiPolygonField(_("boundary"), srid=4326)
+    households = models.PositiveIntegerField(_("households"), default=0)  # 户数
+    population = models.PositiveIntegerField(_("population"), default=0)  # 人口数
+    extra = models.JSONField(_("extra columns"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = GridUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("grid unit")
+        verbose_name_plural = _("grid units")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["level", "code"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level__gte=1, level__lte=5), name="gridunit_level_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(level=1, parent__isnull=True) | Q(level__gt=1, parent__isnull=False),
+                name="gridunit_only_counties_have_no_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def ancestor_id(self, level: int) -> int | None:
+        return getattr(self, f"{LEVEL_FIELDS[level]}_id")
+
+
+class GridUnitShape(models.Model):
+    """A boundary a unit had before a re-import changed it (geometry history)."""
+
+    unit = models.ForeignKey(GridUnit, models.CASCADE, related_name="shapes")
+    geom = models.MultiPolygonField(srid=4326)
+    valid_until = models.DateTimeField(_("replaced at"))
+    import_run = models.ForeignKey("ImportRun", models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("former boundary")
+        verbose_name_plural = _("former boundaries")
+        ordering = ["unit", "-valid_until"]
+
+
+class Household(models.Model):
+    """A standard address (标准地址) with the units that contain it (R0)."""
+
+    code = models.CharField(_("address code"), max_length=64, unique=True)  # 地址编码
+    address = models.CharField(_("address"), max_length=300)  # 地址
+    residents = models.PositiveIntegerField(_("residents"), null=True, blank=True)  # 人口数
+    geom = models.PointField(_("location"), srid=4326)
+    county = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+")
+    township = models.ForeignKey(
+        GridUnit, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    village = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+")
+    grid = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+")
+    micro_grid = models.ForeignKey(
+        GridUnit, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    extra = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.code})"
+
+
+class Role(models.TextChoices):
+    """Staff roles of formats.md §7."""
+
+    COUNTY_OFFICE = "county_office", _("county mental-health office")  # 区县重精办
+    TOWNSHIP_OFFICE = "township_office", _("township governance office")  # 乡镇综治办
+    HEALTH_STAFF = "health_staff", _("health-centre mental-health staff")  # 卫生院精防人员
+    POLICE = "police", _("police officer")  # 民警
+    VILLAGE_COMMITTEE = "village_committee", _("village committee")  # 村两委
+    LIAISON_LEADER = "liaison_leader", _("village liaison leader")  # 联村领导
+    VILLAGE_DOCTOR = "village_doctor", _("village doctor")  # 村医
+    GRID_WORKER = "grid_worker", _("grid worker")  # 网格员
+    MICRO_GRID_LEADER = "micro_grid_leader", _("micro-grid leader")  # 微网格长
+
+
+class StaffAssignment(models.Model):
+    """A person serving a unit in a role; their data scope is that unit's subtree."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="assignments")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    unit = models.ForeignKey(GridUnit, models.CASCADE, related_name="staff")
+
+    class Meta:
+        verbose_name = _("responsibility")
+        verbose_name_plural = _("responsibilities")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "unit"], name="staff_once_per_role_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.unit.code}"
+
+
+class ImportRun(models.Model):
+    """One run of an importer: what was read, what it did, every problem found."""
+
+    class Kind(models.TextChoices):
+        GRID_UNITS = "grid_units", _("grid units")
+        HOUSEHOLDS = "households", _("households")
+        STAFF = "staff", _("staff")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")  # the file had errors; nothing was written
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    filename = models.CharField(max_length=300)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    dry_run = models.BooleanField(default=False)
+    report = models.JSONField(default=dict, blank=True)
+    job_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.filename} ({self.get_status_display()})"

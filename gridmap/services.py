@@ -1,0 +1,128 @@
+"""Writes to the grid that every importer and form shares.
+
+Each statement is set-based: one UPDATE per level, never a loop of per-row
+queries (DESIGN "Principles"). Hand-written SQL says why the ORM was not enough.
+"""
+
+from django.db import connection
+
+from gridmap.models import LEVEL_FIELDS
+
+UNIT_TABLE = "gridmap_gridunit"
+HOUSEHOLD_TABLE = "gridmap_household"
+
+
+def _ancestor_columns() -> list[str]:
+    return [f"{name}_id" for name in LEVEL_FIELDS.values()]
+
+
+def grid_units_refresh_ancestry() -> None:
+    """Recompute every unit's per-level ancestor columns, top level first.
+
+    Why raw SQL: each level is one UPDATE … FROM joining the parent row, which
+    the ORM cannot express; rows already right are not rewritten.
+    """
+    columns = _ancestor_columns()
+    with connection.cursor() as cursor:
+        for level in range(1, 6):
+            own = columns[level - 1]
+            targets = []
+            for index, column in enumerate(columns, start=1):
+                if index < level:
+                    targets.append(f"p.{column}")
+                elif index == level:
+                    targets.append("c.id")
+                else:
+                    targets.append("NULL::bigint")
+            assignments = ", ".join(f"{c} = {t}" for c, t in zip(columns, targets, strict=True))
+            current = ", ".join(f"c.{c}" for c in columns)
+            wanted = ", ".join(targets)
+            parent_join = f"FROM {UNIT_TABLE} p WHERE c.parent_id = p.id AND" if level > 1 else "WHERE"
+            cursor.execute(
+                f"UPDATE {UNIT_TABLE} c SET {assignments} {parent_join} c.level = %s "
+                f"AND ROW({current}) IS DISTINCT FROM ROW({wanted})",
+                [level],
+            )
+            del own
+
+
+def grid_units_refresh_counts() -> None:
+    """Household and population counts of every unit, one UPDATE per level."""
+    with connection.cursor() as cursor:
+        for level, name in LEVEL_FIELDS.items():
+            # Why raw SQL: an aggregate joined back into an UPDATE, changed rows only.
+            cursor.execute(
+                f"""
+                WITH c AS (
+                    SELECT {name}_id AS id, count(*) AS n, coalesce(sum(residents), 0) AS p
+                    FROM {HOUSEHOLD_TABLE} WHERE {name}_id IS NOT NULL GROUP BY 1
+                )
+                UPDATE {UNIT_TABLE} u
+                SET households = coalesce(c.n, 0), population = coalesce(c.p, 0)
+                FROM {UNIT_TABLE} u2 LEFT JOIN c ON c.id = u2.id
+                WHERE u.id = u2.id AND u.level = %s
+                  AND (u.households, u.population) IS DISTINCT FROM (coalesce(c.n, 0), coalesce(c.p, 0))
+                """,
+                [level],
+            )
+
+
+def point_assignment_sql(points_table: str, key: str, target: str) -> list[str]:
+    """Statements that fill `target(key, unit_id)` with the unit each point lies in (R0).
+
+    Why this shape: the polygon-outer join (each unit probes the points' GiST
+    index) is ~7x faster than the point-outer order the planner may pick, so
+    `CROSS JOIN LATERAL (… OFFSET 0)` pins it. `ST_Covers` puts a point on an
+    edge in every unit touching it; DISTINCT ON … ORDER BY code keeps the one
+    with the lowest code. Micro-grids first; a point no micro-grid covers
+    falls back to the deepest level that covers it, so nothing is lost when a
+    file stops above level 5.
+    """
+    statements = [
+        f"DROP TABLE IF EXISTS {target}",
+        f"CREATE TEMP TABLE {target} ({key} bigint PRIMARY KEY, unit_id bigint) ON COMMIT DROP",
+    ]
+    for level in (5, 4, 3, 2, 1):
+        statements.append(
+            f"""
+            INSERT INTO {target} ({key}, unit_id)
+            SELECT DISTINCT ON (pt.{key}) pt.{key}, u.id
+            FROM {UNIT_TABLE} u
+            CROSS JOIN LATERAL (
+                SELECT s.{key} FROM {points_table} s
+                WHERE ST_Covers(u.geom, s.geom)
+                  AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = s.{key})
+                OFFSET 0
+            ) pt
+            WHERE u.level = {level}
+            ORDER BY pt.{key}, u.code
+            """
+        )
+    return statements
+
+
+def households_reassign_all() -> int:
+    """Re-place every stored household after the grid changed; returns rows changed.
+
+    Builds the new assignment in a temporary table and rewrites only the
+    households whose units changed (never every row).
+    """
+    columns = _ancestor_columns()
+    with connection.cursor() as cursor:
+        for statement in point_assignment_sql(HOUSEHOLD_TABLE, "id", "household_assign"):
+            cursor.execute(statement)
+        sets = ", ".join(f"{c} = u.{c}" for c in columns)
+        old = ", ".join(f"h.{c}" for c in columns)
+        new = ", ".join(f"u.{c}" for c in columns)
+        cursor.execute(
+            f"""
+            UPDATE {HOUSEHOLD_TABLE} h SET {sets}
+            FROM {HOUSEHOLD_TABLE} h2
+            LEFT JOIN household_assign a ON a.id = h2.id
+            LEFT JOIN {UNIT_TABLE} u ON u.id = a.unit_id
+            WHERE h.id = h2.id AND ROW({old}) IS DISTINCT FROM ROW({new})
+            """
+        )
+        changed = cursor.rowcount
+    grid_units_refresh_counts()
+    return changed

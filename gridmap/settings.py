@@ -1,0 +1,184 @@
+"""Django settings for gridcare.
+
+Everything a deployment changes comes from the environment (see README,
+"Configuration"); `make demo` and `make test` write DATABASE_URL and
+REDIS_URL into var/env.sh when they start private services.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from gridmap.env import env_bool, env_float, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("GRIDCARE_DEBUG", False)
+SECRET_KEY = env_str("GRIDCARE_SECRET_KEY", "")
+if not SECRET_KEY:
+    # Development, demo and tests get a per-checkout key; deployments set one.
+    _key_file = BASE_DIR / "var" / "secret_key"
+    if not _key_file.exists():
+        import secrets
+
+        _key_file.parent.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = _key_file.read_text().strip()
+
+ALLOWED_HOSTS = env_list("GRIDCARE_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("GRIDCARE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "leaflet",
+    "django_rq",
+    "gridmap",
+    "geodata",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gridmap.urls"
+WSGI_APPLICATION = "gridmap.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "gridmap" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database and Redis ------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "")
+if not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "Set DATABASE_URL (postgres://user@host:port/db) or run through `make`, "
+        "which starts a private PostGIS and writes var/env.sh."
+    )
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
+}
+
+# --- Auth, i18n, time ------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "gridmap:map"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"  # shown; stored in UTC (USE_TZ)
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and uploaded files -------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env_str("GRIDCARE_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve from the apps without collectstatic in dev
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Security ------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("GRIDCARE_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Debian 12 ships GDAL 3.6, older than Django 5.2 asks for; GeoDjango only
+# uses GDAL here for geometry I/O of trusted data (files are read by pyogrio,
+# which bundles a current GDAL), so the check is silenced.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# --- Spatial ---------------------------------------------------------------------------
+# STYLE §5: one SRID stored, named once.
+GRIDCARE_SRID = 4326
+
+# Base layer of the map pages: none by default so the map works on an
+# offline intranet. "tianditu" needs GRIDCARE_TIANDITU_KEY; "osm" needs internet.
+GRIDCARE_BASEMAP = env_str("GRIDCARE_BASEMAP", "none")
+GRIDCARE_TIANDITU_KEY = env_str("GRIDCARE_TIANDITU_KEY", "")
+if GRIDCARE_BASEMAP not in {"none", "osm", "tianditu"}:
+    raise ImproperlyConfigured("GRIDCARE_BASEMAP must be none, osm or tianditu.")
+if GRIDCARE_BASEMAP == "tianditu" and not GRIDCARE_TIANDITU_KEY:
+    raise ImproperlyConfigured("GRIDCARE_BASEMAP=tianditu needs GRIDCARE_TIANDITU_KEY.")
+
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (33.33, 106.15),
+    "DEFAULT_ZOOM": 9,
+    "MIN_ZOOM": 3,
+    "MAX_ZOOM": 18,
+    "TILES": [],  # base layers are added by static/js/map.js from GRIDCARE_BASEMAP
+    "ATTRIBUTION_PREFIX": "gridcare",
+    "RESET_VIEW": False,
+    "NO_GLOBALS": False,
+}
+
+# Import validation thresholds (issue #2; formats.md §1). Ratios are shares.
+GRIDCARE_IMPORT = {
+    "china_extent": (73.0, 3.0, 136.0, 54.0),  # lon/lat box; outside = error
+    "child_outside_parent_max": env_float("GRIDCARE_CHILD_OUTSIDE_MAX", 0.01),
+    "sibling_overlap_max": env_float("GRIDCARE_SIBLING_OVERLAP_MAX", 0.01),
+    "parent_gap_warn": env_float("GRIDCARE_PARENT_GAP_WARN", 0.01),
+    "grid_households": (300, 500),  # usual range; outside = warning
+    "micro_grid_households": (30, 100),
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("GRIDCARE_LOG_LEVEL", "INFO")},
+}
+AUTH_USER_MODEL = "gridmap.User"

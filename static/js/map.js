@@ -1,0 +1,86 @@
+// The grid map page: units of one level over an optional base layer.
+// Data come from /api/units/ (GeoJSON built by PostGIS); the map is created
+// by django-leaflet, which fires `map:init` on window.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("map-config").textContent);
+  const palette = ["#1f4e79", "#2e75b6", "#548235", "#bf8f00", "#c55a11"];
+
+  function addBaseLayer(map) {
+    if (config.basemap === "osm") {
+      L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+        maxZoom: 19, attribution: "© OpenStreetMap",
+      }).addTo(map);
+    } else if (config.basemap === "tianditu") {
+      const key = encodeURIComponent(config.tiandituKey);
+      for (const layer of ["vec", "cva"]) {
+        L.tileLayer(
+          `https://t{s}.tianditu.gov.cn/${layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0` +
+          `&LAYER=${layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}` +
+          `&TILECOL={x}&tk=${key}`,
+          { subdomains: "01234567", maxZoom: 18, attribution: "© 天地图" }
+        ).addTo(map);
+      }
+    }
+  }
+
+  function showInfo(detail) {
+    const byId = (id) => document.getElementById(id);
+    byId("unit-info").hidden = false;
+    byId("unit-name").textContent = detail.name;
+    byId("unit-code").textContent = detail.code;
+    byId("unit-level").textContent = `${detail.level} · ${detail.level_name}`;
+    byId("unit-parents").textContent =
+      detail.parents.map((p) => `${p.name} (${p.code})`).join(" › ") || "—";
+    byId("unit-households").textContent = detail.households.toLocaleString();
+    byId("unit-population").textContent = detail.population.toLocaleString();
+    byId("unit-children").textContent = detail.children.toLocaleString();
+  }
+
+  function init(map) {
+    addBaseLayer(map);
+    const levelSelect = document.getElementById("level");
+    const counter = document.getElementById("unit-count");
+    let layer = null;
+    let request = 0;
+
+    async function load() {
+      const level = Number(levelSelect.value);
+      const b = map.getBounds();
+      const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+        .map((v) => v.toFixed(5)).join(",");
+      const mine = ++request;
+      const response = await fetch(
+        `${config.unitsUrl}?level=${level}&zoom=${map.getZoom()}&bbox=${bbox}`,
+        { credentials: "same-origin" }
+      );
+      if (!response.ok || mine !== request) return;
+      const data = await response.json();
+      if (layer) layer.remove();
+      layer = L.geoJSON(data, {
+        style: { color: palette[level - 1], weight: 1.5, fillOpacity: 0.12 },
+        onEachFeature(feature, featureLayer) {
+          featureLayer.bindTooltip(feature.properties.name, { sticky: true });
+          featureLayer.on("click", async () => {
+            const r = await fetch(`${config.unitsUrl}${encodeURIComponent(feature.id)}/`,
+              { credentials: "same-origin" });
+            if (r.ok) showInfo(await r.json());
+          });
+        },
+      }).addTo(map);
+      counter.textContent = `${data.features.length}`;
+      document.getElementById("gridmap").dataset.loadedLevel = String(level);
+      document.getElementById("gridmap").dataset.features = String(data.features.length);
+    }
+
+    if (config.extent) {
+      const [w, s, e, n] = config.extent;
+      map.fitBounds([[s, w], [n, e]]);
+    }
+    levelSelect.addEventListener("change", load);
+    map.on("moveend", load);
+    load();
+  }
+
+  window.addEventListener("map:init", (event) => init(event.detail.map));
+})();
