@@ -485,7 +485,7 @@ def _household_rows(frame: pd.DataFrame, geoms: np.ndarray, report: ImportReport
         report.error(f"row {i + 1}, column {column}", key, message)
     extras = extra_columns(frame, set(HOUSEHOLD_COLUMNS))
     hexes = ewkb_hex(geoms)
-    numbers = residents.astype(object).where(residents.notna(), None)
+    numbers = [None if pd.isna(v) else int(v) for v in residents]
     return list(zip(range(1, len(frame) + 1), codes, addresses, numbers,
                     map(_json, extras), hexes, strict=True))
 

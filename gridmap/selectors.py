@@ -30,7 +30,7 @@ def grid_units_geojson(*, level: int, bbox: tuple[float, float, float, float] | 
                     'type', 'Feature',
                     'id', u.code,
                     'geometry', ST_AsGeoJSON(
-                        ST_SimplifyPreserveTopology(u.geom, %s), 6)::json,
+                        ST_Multi(ST_SimplifyPreserveTopology(u.geom, %s)), 6)::json,
                     'properties', json_build_object(
                         'code', u.code, 'name', u.name, 'level', u.level,
                         'households', u.households, 'population', u.population)

@@ -85,9 +85,14 @@ if not DATABASE_URL:
     )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Lets two test runs share one server (e.g. CI and a developer) without clashing.
+DATABASES["default"]["TEST"] = {"NAME": env_str("GRIDCARE_TEST_DATABASE", "") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Jobs are enqueued by our services inside transaction.on_commit (STYLE §9),
+# so django-rq must enqueue at once when called.
+RQ = {"COMMIT_MODE": "auto"}
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
 }

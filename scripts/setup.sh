@@ -158,4 +158,5 @@ ENV
 cd "$ROOT"
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py compilemessages -v 0 --ignore '.venv/*' --ignore 'node_modules/*'
+.venv/bin/python manage.py collectstatic --noinput -v 0
 say "ready (database and Redis settings in var/env.sh)"

@@ -1,0 +1,108 @@
+"""Shared fixtures: a small literal-WKT grid, file writers, Redis and an RQ worker.
+
+Tests run on the real PostGIS and Redis named by DATABASE_URL / REDIS_URL
+(`make test` starts private ones); nothing is mocked.
+"""
+
+import json
+from pathlib import Path
+
+import django_rq
+import pytest
+from rq import SimpleWorker
+
+# A county split into two townships; township 1 has one village with two
+# grids; grid 1 has two micro-grids. Codes extend their parent's code, so the
+# lowest code on a shared edge is also the lowest at every level above (R0).
+COUNTY = ("610727", "略阳县", 1, "",
+          "POLYGON((106 33, 106.4 33, 106.4 33.2, 106 33.2, 106 33))")
+TOWNSHIP_1 = ("610727001", "西淮坝镇", 2, "610727",
+              "POLYGON((106 33, 106.2 33, 106.2 33.2, 106 33.2, 106 33))")
+TOWNSHIP_2 = ("610727002", "接官亭镇", 2, "610727",
+              "POLYGON((106.2 33, 106.4 33, 106.4 33.2, 106.2 33.2, 106.2 33))")
+VILLAGE_1 = ("610727001001", "西淮坝村", 3, "610727001", TOWNSHIP_1[4])
+VILLAGE_2 = ("610727002001", "接官亭村", 3, "610727002", TOWNSHIP_2[4])
+GRID_1 = ("61072700100101", "第1网格", 4, "610727001001",
+          "POLYGON((106 33, 106.1 33, 106.1 33.2, 106 33.2, 106 33))")
+GRID_2 = ("61072700100102", "第2网格", 4, "610727001001",
+          "POLYGON((106.1 33, 106.2 33, 106.2 33.2, 106.1 33.2, 106.1 33))")
+GRID_3 = ("61072700200101", "第1网格", 4, "610727002001", TOWNSHIP_2[4])
+MICRO_1 = ("6107270010010101", "第1微网格", 5, "61072700100101",
+           "POLYGON((106 33, 106.1 33, 106.1 33.1, 106 33.1, 106 33))")
+MICRO_2 = ("6107270010010102", "第2微网格", 5, "61072700100101",
+           "POLYGON((106 33.1, 106.1 33.1, 106.1 33.2, 106 33.2, 106 33.1))")
+MICRO_3 = ("6107270010010201", "第1微网格", 5, "61072700100102", GRID_2[4])
+MICRO_4 = ("6107270020010101", "第1微网格", 5, "61072700200101", TOWNSHIP_2[4])
+SMALL_GRID = [COUNTY, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_2, GRID_1, GRID_2, GRID_3,
+              MICRO_1, MICRO_2, MICRO_3, MICRO_4]
+
+
+def units_geojson(units, *, crs: str | None = "EPSG:4326", headers=None) -> dict:
+    """A GeoJSON FeatureCollection of (code, name, level, parent_code, wkt) rows."""
+    from shapely import from_wkt
+    from shapely.geometry import mapping
+
+    names = headers or ("code", "name", "level", "parent_code")
+    features = []
+    for code, name, level, parent, wkt in units:
+        geometry = mapping(from_wkt(wkt)) if wkt else None
+        features.append({"type": "Feature", "geometry": geometry,
+                         "properties": dict(zip(names, (code, name, level, parent or None),
+                                                strict=True))})
+    collection = {"type": "FeatureCollection", "features": features}
+    if crs:
+        collection["crs"] = {"type": "name", "properties": {"name": crs}}
+    return collection
+
+
+@pytest.fixture
+def write_units(tmp_path):
+    """Write units to a file in any OGR format; returns its path."""
+
+    def write(units, *, name="units.geojson", crs="EPSG:4326", headers=None, **options) -> Path:
+        path = tmp_path / name
+        collection = units_geojson(units, crs=crs, headers=headers)
+        if path.suffix == ".geojson":
+            path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+            return path
+        import geopandas as gpd
+
+        frame = gpd.GeoDataFrame.from_features(collection["features"], crs=crs)
+        driver = {".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".kml": "KML", ".shp": "ESRI Shapefile"}
+        frame.to_file(path, driver=driver[path.suffix], engine="pyogrio", **options)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def small_grid(db, write_units):
+    """The literal-WKT grid above, imported through the real importer."""
+    from geodata.importers import grid_units_import
+
+    report = grid_units_import(path=write_units(SMALL_GRID))
+    assert report.ok, report.errors
+    return report
+
+
+@pytest.fixture
+def redis_queue():
+    """The real default queue on the real Redis, emptied before and after."""
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    yield queue
+    queue.empty()
+
+
+@pytest.fixture
+def run_worker(redis_queue):
+    """Run a real RQ worker in burst mode until the queue is empty.
+
+    SimpleWorker runs jobs in this process (no fork), so jobs share the test's
+    database connection and see its data.
+    """
+
+    def run() -> None:
+        SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+
+    return run
