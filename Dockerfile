@@ -1,0 +1,18 @@
+# The app image for docker-compose.yml (deployment). Debian's GDAL/GEOS/PROJ
+# for GeoDjango; pyogrio's wheel brings its own GDAL for file I/O.
+FROM python:3.11-slim-bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin gettext \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml ./
+COPY gridmap gridmap
+COPY geodata geodata
+COPY static static
+COPY locale locale
+COPY manage.py ./
+RUN pip install --no-cache-dir . && mkdir -p var \
+    && DATABASE_URL=postgres://build@localhost/build GRIDCARE_SECRET_KEY=build \
+       python manage.py compilemessages && \
+       DATABASE_URL=postgres://build@localhost/build GRIDCARE_SECRET_KEY=build \
+       python manage.py collectstatic --noinput
+EXPOSE 8000
