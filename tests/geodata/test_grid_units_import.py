@@ -123,15 +123,19 @@ def test_units_can_arrive_one_level_per_file(write_units):
     assert GridUnit.objects.under(GridUnit.objects.get(code=COUNTY[0])).count() == len(SMALL_GRID)
 
 
-def test_gcj02_file_is_converted_to_wgs84(write_units):
-    from geodata.crs import wgs84_to_gcj02
+@pytest.mark.parametrize("source", ["gcj02", "bd09"])
+def test_chinese_basemap_files_are_converted_to_wgs84(source, write_units):
+    from geodata import crs
     from geodata.importers import grid_units_import
 
-    # Shift the county's corners into GCJ-02, import declaring gcj02, and get WGS84 back.
+    forward = {"gcj02": crs.wgs84_to_gcj02, "bd09": crs.wgs84_to_bd09}[source]
+    # Shift the county's corners into the basemap's system, import declaring it, get WGS84 back.
     corners = [(106, 33), (106.4, 33), (106.4, 33.2), (106, 33.2), (106, 33)]
-    shifted = ", ".join("%.9f %.9f" % tuple(map(float, wgs84_to_gcj02(x, y))) for x, y in corners)
+    shifted = ", ".join(
+        "{:.9f} {:.9f}".format(*map(float, forward(x, y))) for x, y in corners
+    )
     county = (COUNTY[0], COUNTY[1], 1, "", f"POLYGON(({shifted}))")
-    report = grid_units_import(path=write_units([county], crs=None), source_crs="gcj02")
+    report = grid_units_import(path=write_units([county], crs=None), source_crs=source)
     assert report.ok, report.errors
     west, south, east, north = GridUnit.objects.get(code=COUNTY[0]).geom.extent
     # 1e-6 degrees is about 0.1 m here.
