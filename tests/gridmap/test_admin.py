@@ -1,0 +1,37 @@
+"""The GeoDjango admin for units, with the Leaflet widget."""
+
+import pytest
+from django.urls import reverse
+
+from gridmap.models import GridUnit
+from tests.conftest import MICRO_1
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unit_change_page_shows_the_boundary_on_a_leaflet_widget(admin_client, small_grid):
+    unit = GridUnit.objects.get(code=MICRO_1[0])
+    response = admin_client.get(reverse("admin:gridmap_gridunit_change", args=[unit.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "leaflet" in html.lower() and 'name="geom"' in html
+    assert MICRO_1[0] in html
+
+
+def test_unit_list_filters_by_level(admin_client, small_grid):
+    response = admin_client.get(reverse("admin:gridmap_gridunit_changelist"), {"level": 5})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 4
+
+
+def test_saving_a_unit_in_the_admin_keeps_its_ancestry(admin_client, small_grid):
+    unit = GridUnit.objects.get(code=MICRO_1[0])
+    url = reverse("admin:gridmap_gridunit_change", args=[unit.pk])
+    data = {"code": "6107270010010109", "name": "改名", "level": 5, "parent": unit.parent_id,
+            "geom": unit.geom.geojson, "extra": "{}",
+            "shapes-TOTAL_FORMS": 0, "shapes-INITIAL_FORMS": 0}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    unit.refresh_from_db()
+    assert unit.code == "6107270010010109" and unit.micro_grid_id == unit.pk
+    assert unit.grid_id == unit.parent_id
