@@ -70,35 +70,41 @@ def grid_units_refresh_counts() -> None:
 def point_assignment_sql(points_table: str, key: str, target: str) -> list[str]:
     """Statements that fill `target(key, unit_id)` with the unit each point lies in (R0).
 
-    Why this shape: the polygon-outer join (each unit probes the points' GiST
-    index) is ~7x faster than the point-outer order the planner may pick, so
-    `CROSS JOIN LATERAL (… OFFSET 0)` pins it. `ST_Covers` puts a point on an
-    edge in every unit touching it; DISTINCT ON … ORDER BY code keeps the one
-    with the lowest code. Micro-grids first; a point no micro-grid covers
-    falls back to the deepest level that covers it, so nothing is lost when a
-    file stops above level 5.
+    Why this shape: the polygon-outer join (each micro-grid probes the points'
+    GiST index) is ~7x faster than the point-outer order the planner may pick,
+    so `CROSS JOIN LATERAL (… OFFSET 0)` pins it. `ST_Covers` puts a point on
+    an edge in every unit touching it; DISTINCT ON … ORDER BY code keeps the
+    one with the lowest code. Points no micro-grid covers (usually few: outside
+    the area, or a file that stops above level 5) then go, point-outer, to the
+    deepest unit that covers them, so nothing is lost.
     """
-    statements = [
+    rest = f"{target}_rest"
+    return [
         f"DROP TABLE IF EXISTS {target}",
         f"CREATE TEMP TABLE {target} ({key} bigint PRIMARY KEY, unit_id bigint) ON COMMIT DROP",
+        f"""
+        INSERT INTO {target} ({key}, unit_id)
+        SELECT DISTINCT ON (pt.{key}) pt.{key}, u.id
+        FROM {UNIT_TABLE} u
+        CROSS JOIN LATERAL (
+            SELECT s.{key} FROM {points_table} s WHERE ST_Covers(u.geom, s.geom) OFFSET 0
+        ) pt
+        WHERE u.level = 5
+        ORDER BY pt.{key}, u.code
+        """,
+        f"DROP TABLE IF EXISTS {rest}",
+        f"""
+        CREATE TEMP TABLE {rest} ON COMMIT DROP AS
+        SELECT s.{key}, s.geom FROM {points_table} s
+        WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = s.{key})
+        """,
+        f"""
+        INSERT INTO {target} ({key}, unit_id)
+        SELECT DISTINCT ON (r.{key}) r.{key}, u.id
+        FROM {rest} r JOIN {UNIT_TABLE} u ON u.level < 5 AND ST_Covers(u.geom, r.geom)
+        ORDER BY r.{key}, u.level DESC, u.code
+        """,
     ]
-    for level in (5, 4, 3, 2, 1):
-        statements.append(
-            f"""
-            INSERT INTO {target} ({key}, unit_id)
-            SELECT DISTINCT ON (pt.{key}) pt.{key}, u.id
-            FROM {UNIT_TABLE} u
-            CROSS JOIN LATERAL (
-                SELECT s.{key} FROM {points_table} s
-                WHERE ST_Covers(u.geom, s.geom)
-                  AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = s.{key})
-                OFFSET 0
-            ) pt
-            WHERE u.level = {level}
-            ORDER BY pt.{key}, u.code
-            """
-        )
-    return statements
 
 
 def households_reassign_all() -> int:

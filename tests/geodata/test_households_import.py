@@ -161,3 +161,18 @@ def test_a_file_missing_a_column_is_refused(small_grid, tmp_path):
     path.write_text("code,address,lon\nH1,x,106\n", encoding="utf-8")
     ok, text = run_import("function", "import_households", path)
     assert not ok and "missing column: lat" in text
+
+
+def test_without_micro_grids_households_go_to_the_deepest_covering_unit(write_units, tmp_path):
+    from geodata.importers import grid_units_import
+    from tests.conftest import COUNTY, GRID_2, GRID_3, VILLAGE_1, VILLAGE_2
+
+    stops_at_grids = [COUNTY, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_2, GRID_1, GRID_2, GRID_3]
+    assert grid_units_import(path=write_units(stops_at_grids)).ok
+    ok, text = run_import("function", "import_households", households_csv(tmp_path))
+    assert ok, text
+    grids = dict(Household.objects.values_list("code", "grid__code"))
+    assert grids["H3"] == GRID_1[0]  # on the edge of grids 1 and 2: the lower code
+    assert grids["H6"] == GRID_3[0]
+    assert Household.objects.filter(micro_grid__isnull=False).count() == 0
+    assert Household.objects.get(code="H6").township.code == TOWNSHIP_2[0]
