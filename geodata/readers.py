@@ -8,13 +8,13 @@ English or Chinese, in any order; unknown columns are kept for `extra`.
 import re
 import zipfile
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 from pyproj import CRS
 
 from geodata import crs as chinese_crs
@@ -123,8 +123,6 @@ def read_table(path: Path) -> pd.DataFrame:
                 continue
         else:
             raise FileError(f"{path.name} is neither UTF-8 nor GB18030")
-        from io import StringIO
-
         frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
     else:
         raise FileError(f"{path.name}: expected .csv or .xlsx")
@@ -151,6 +149,28 @@ def to_wgs84(geoms: np.ndarray, declared: CRS | None, source: SourceCRS) -> np.n
     )
 
 
+def lonlat_to_wgs84(lon: np.ndarray, lat: np.ndarray, declared: CRS | None,
+                    source: SourceCRS) -> tuple[np.ndarray, np.ndarray]:
+    """Point coordinates to WGS84, vectorised; NaN stays NaN."""
+    if source.kind in chinese_crs.CHINESE_BASEMAP_CRS:
+        convert = {"gcj02": chinese_crs.gcj02_to_wgs84, "bd09": chinese_crs.bd09_to_wgs84}
+        out_lon, out_lat = convert[source.kind](lon, lat)
+        return np.asarray(out_lon, dtype=float), np.asarray(out_lat, dtype=float)
+    crs = CRS.from_epsg(source.epsg) if source.kind == "epsg" else declared
+    if crs is None:
+        raise FileError(
+            "the file declares no coordinate system: pass --source-crs "
+            "(gcj02, bd09 or EPSG:<code>)"
+        )
+    if crs.equals(CRS.from_epsg(4326)) or crs.equals(CRS.from_epsg(4490)):
+        return lon, lat
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(crs, 4326, always_xy=True)
+    out_lon, out_lat = transformer.transform(lon, lat)
+    return np.asarray(out_lon, dtype=float), np.asarray(out_lat, dtype=float)
+
+
 def extra_columns(frame: pd.DataFrame, known: set[str]) -> list[dict]:
     """The unknown columns of each row, as JSON-ready dicts (formats.md: kept in extra)."""
     others = [c for c in frame.columns if c not in known and c != "geometry"]
@@ -167,8 +187,3 @@ def extra_columns(frame: pd.DataFrame, known: set[str]) -> list[dict]:
 def blank(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
 
-
-__all__ = [
-    "FileError", "SourceCRS", "read_vector", "read_table", "to_wgs84", "normalise_columns",
-    "alias_table", "extra_columns", "blank", "shapely",
-]

@@ -1,5 +1,8 @@
 """What an import found and did, in a form a command, a page and a job share."""
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 
@@ -31,6 +34,16 @@ class ImportReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)  # seconds per phase, for users and bench/
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            self.timings[name] = round(self.timings.get(name, 0.0) + spent, 4)
 
     @property
     def ok(self) -> bool:

@@ -46,3 +46,12 @@ def execute(sql: str, params: Sequence = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def copy_csv(name: str, columns: Sequence[str], text: str) -> None:
+    """COPY a whole CSV text at once (unquoted empty = NULL): for millions of rows."""
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY {name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
+            copy.write(text)

@@ -1,0 +1,13 @@
+"""Importers for the files of spec/formats.md.
+
+Each is one function that the management command, the admin upload page and
+the RQ job all call (STYLE §6). Each is atomic: it validates everything,
+reports every problem with its feature/row number, and writes nothing unless
+the whole file is good (and not a dry run).
+"""
+
+from geodata.importers.grid_units import grid_units_import
+from geodata.importers.households import households_import
+from geodata.importers.staff import staff_import
+
+__all__ = ["grid_units_import", "households_import", "staff_import"]

@@ -1,0 +1,70 @@
+"""What the importers share: the atomic run, cell parsing, size warnings."""
+
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from geodata.readers import blank
+from geodata.report import ImportAborted, ImportReport
+from geodata.staging import fetch
+from gridmap.services import UNIT_TABLE
+
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    return None
+
+
+def as_int(value) -> int | None:
+    """An integer cell, whatever the file made of it ("3", 3, 3.0); None if not one."""
+    if blank(value):
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def to_json(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def china_extent_sql(column: str) -> str:
+    """A predicate true when a geometry's box leaves China (numbers from settings)."""
+    lon0, lat0, lon1, lat1 = (float(v) for v in settings.GRIDCARE_IMPORT["china_extent"])
+    return (
+        f"(ST_XMin({column}) < {lon0} OR ST_XMax({column}) > {lon1} "
+        f"OR ST_YMin({column}) < {lat0} OR ST_YMax({column}) > {lat1})"
+    )
+
+
+def run_atomic(report: ImportReport, *, dry_run: bool, body: Callable[[], None]) -> ImportReport:
+    """Run body in one transaction; roll back on errors or on a dry run."""
+    try:
+        with transaction.atomic():
+            body()
+            if report.errors or dry_run:
+                raise ImportAborted
+    except ImportAborted:
+        pass
+    return report
+
+
+def size_warnings(report: ImportReport) -> None:
+    """Grids and micro-grids whose household counts are outside the usual range."""
+    ranges = {4: settings.GRIDCARE_IMPORT["grid_households"],
+              5: settings.GRIDCARE_IMPORT["micro_grid_households"]}
+    for level, (low, high) in ranges.items():
+        for code, households in fetch(
+            f"SELECT code, households FROM {UNIT_TABLE} WHERE level = %s "
+            "AND (households < %s OR households > %s) ORDER BY code",
+            [level, low, high],
+        ):
+            report.warn(
+                f"unit {code}", "unusual_size",
+                f"{households} households, outside the usual {low}–{high} for level {level}",
+            )
