@@ -15,12 +15,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 from pyproj import CRS
 
 from geodata import crs as chinese_crs
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".zip", ".shp", ".kml", ".fgb"}
 TABLE_SUFFIXES = {".csv", ".xlsx"}
+BASEMAP_SEGMENT_DEGREES = 0.002  # ~200 m: the GCJ-02 curve strays < 1 cm from such a chord
 
 
 class FileError(Exception):
@@ -133,7 +135,10 @@ def read_table(path: Path) -> pd.DataFrame:
 def to_wgs84(geoms: np.ndarray, declared: CRS | None, source: SourceCRS) -> np.ndarray:
     """Bring geometries to EPSG:4326 as the source CRS says (STYLE §5)."""
     if source.kind in chinese_crs.CHINESE_BASEMAP_CRS:
-        return chinese_crs.transform_geometries(geoms, source.kind)
+        # The offset varies along an edge: a straight GCJ-02 edge is a curve in
+        # WGS84 (28 m off on a 20 km edge). Densify first so each edge follows it.
+        dense = shapely.segmentize(np.asarray(geoms, dtype=object), BASEMAP_SEGMENT_DEGREES)
+        return chinese_crs.transform_geometries(dense, source.kind)
     crs = CRS.from_epsg(source.epsg) if source.kind == "epsg" else declared
     if crs is None:
         raise FileError(

@@ -138,3 +138,8 @@ class ImportRunAdmin(admin.ModelAdmin):
             progress = 1.0
         return JsonResponse({"status": run.status, "progress": progress, "message": message,
                              "report": run.report})
+
+
+admin.site.site_header = _("Severe mental disorder grid management · administration")
+admin.site.site_title = _("gridcare administration")
+admin.site.index_title = _("Administration")

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Level(models.IntegerChoices):
@@ -134,8 +135,8 @@ class Household(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = _("household")
-        verbose_name_plural = _("households")
+        verbose_name = pgettext_lazy("model", "household")
+        verbose_name_plural = pgettext_lazy("model", "households")
         ordering = ["code"]
 
     def __str__(self) -> str:

@@ -67,18 +67,21 @@ def staff_import(
         for user in new_users:
             user.set_unusable_password()
         User.objects.bulk_create(new_users)
-        User.objects.bulk_update(
-            [User(id=uid, full_name=people[u]["name"], phone=people[u]["phone"])
-             for u, uid in User.objects.filter(username__in=existing).values_list("username", "id")],
-            ["full_name", "phone"],
-        )
+        changed = [
+            User(id=uid, full_name=people[u]["name"], phone=people[u]["phone"])
+            for u, uid, name, phone in User.objects.filter(username__in=existing)
+            .values_list("username", "id", "full_name", "phone")
+            if (name, phone) != (people[u]["name"], people[u]["phone"])
+        ]
+        User.objects.bulk_update(changed, ["full_name", "phone"])
         ids = dict(User.objects.filter(username__in=people).values_list("username", "id"))
         StaffAssignment.objects.filter(user_id__in=ids.values()).delete()
         StaffAssignment.objects.bulk_create(
             StaffAssignment(user_id=ids[u], role=role, unit_id=unit)
             for u, p in people.items() for role, unit in sorted(p["roles"])
         )
-        report.created, report.updated = len(new_users), len(existing)
+        report.created, report.updated = len(new_users), len(changed)
+        report.unchanged = len(existing) - len(changed)
         report.stats["assignments"] = sum(len(p["roles"]) for p in people.values())
         step(1.0, "written")
 

@@ -15,13 +15,14 @@
     const response = await fetch(url, { credentials: "same-origin" });
     const data = await response.json();
     document.getElementById("bar").value = data.progress;
-    document.getElementById("state").textContent = `${data.status} ${data.message || ""}`;
+    const label = root.dataset[`label${data.status[0].toUpperCase()}${data.status.slice(1)}`];
+    document.getElementById("state").textContent = label || data.status;
     root.dataset.status = data.status;
     if (data.status === "done" || data.status === "failed") {
       const r = data.report;
+      const counts = { ...r, errors: r.errors.length, warnings: r.warnings.length };
       document.getElementById("summary").textContent =
-        `read ${r.read} · created ${r.created} · updated ${r.updated} · ` +
-        `errors ${r.errors.length} · warnings ${r.warnings.length}`;
+        root.dataset.labelSummary.replace(/\{(\w+)\}/g, (_, key) => counts[key]);
       fill("errors", r.errors);
       fill("warnings", r.warnings);
       return;

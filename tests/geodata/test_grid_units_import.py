@@ -137,9 +137,10 @@ def test_chinese_basemap_files_are_converted_to_wgs84(source, write_units):
     county = (COUNTY[0], COUNTY[1], 1, "", f"POLYGON(({shifted}))")
     report = grid_units_import(path=write_units([county], crs=None), source_crs=source)
     assert report.ok, report.errors
-    west, south, east, north = GridUnit.objects.get(code=COUNTY[0]).geom.extent
-    # 1e-6 degrees is about 0.1 m here.
-    assert (west, south, east, north) == pytest.approx((106, 33, 106.4, 33.2), abs=1e-6)
+    # Every corner comes back to its WGS84 place (1e-6 degrees is about 0.1 m here).
+    vertices = GridUnit.objects.get(code=COUNTY[0]).geom.coords[0][0]
+    for corner in corners:
+        assert min(abs(x - corner[0]) + abs(y - corner[1]) for x, y in vertices) < 1e-6
 
 
 def test_cgcs2000_is_accepted_as_declared(write_units):
@@ -247,3 +248,20 @@ def test_an_unknown_source_crs_is_refused(write_units):
 
     report = grid_units_import(path=write_units(SMALL_GRID), source_crs="+proj=merc +evil")
     assert not report.ok and "unknown source CRS" in report.errors[0].message
+
+
+def test_long_gcj02_edges_follow_the_offset_curve(write_units):
+    """A straight GCJ-02 edge is a curve in WGS84: the stored edge must pass
+    through the converted midpoint, not cut the chord 28 m off (20 km edge)."""
+    from django.contrib.gis.geos import Point
+
+    from geodata import crs
+    from geodata.importers import grid_units_import
+
+    county = (COUNTY[0], COUNTY[1], 1, "", "POLYGON((106 33, 106.2 33, 106.2 33.2, 106 33.2, 106 33))")
+    report = grid_units_import(path=write_units([county], crs=None), source_crs="gcj02")
+    assert report.ok, report.errors
+    lon, lat = (float(v) for v in crs.gcj02_to_wgs84(106.1, 33.0))  # middle of the south edge
+    stored = GridUnit.objects.get(code=COUNTY[0]).geom
+    off = stored.boundary.distance(Point(lon, lat, srid=4326)) * 111_000  # degrees to ~metres
+    assert off < 0.05
