@@ -53,10 +53,9 @@ start() {
   cat <<MSG
 
   gridcare demo is running:  http://127.0.0.1:$port/
-  Logins (password for all: demo12345):
+  Log in with any username listed above; every demo password is demo12345
+  (admin also opens http://127.0.0.1:$port/admin/). Stop it with: make demo-stop
 MSG
-  "$PY" manage.py demo_logins
-  echo "  Stop it with: make demo-stop"
 }
 
 case "${1:-}" in

@@ -42,7 +42,9 @@
     const levelSelect = document.getElementById("level");
     const counter = document.getElementById("unit-count");
     let layer = null;
+    let selected = null;
     let request = 0;
+    const baseStyle = (level) => ({ color: palette[level - 1], weight: 1.5, fillOpacity: 0.12 });
 
     async function load() {
       const level = Number(levelSelect.value);
@@ -58,10 +60,13 @@
       const data = await response.json();
       if (layer) layer.remove();
       layer = L.geoJSON(data, {
-        style: { color: palette[level - 1], weight: 1.5, fillOpacity: 0.12 },
+        style: baseStyle(level),
         onEachFeature(feature, featureLayer) {
           featureLayer.bindTooltip(feature.properties.name, { sticky: true });
           featureLayer.on("click", async () => {
+            if (selected) selected.setStyle(baseStyle(level));
+            selected = featureLayer;
+            featureLayer.setStyle({ weight: 3.5, fillOpacity: 0.3 });
             const r = await fetch(`${config.unitsUrl}${encodeURIComponent(feature.id)}/`,
               { credentials: "same-origin" });
             if (r.ok) showInfo(await r.json());
