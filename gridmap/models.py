@@ -115,6 +115,11 @@ class GridUnitShape(models.Model):
         ordering = ["unit", "-valid_until"]
 
 
+def _placement_fk() -> models.ForeignKey:
+    return models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+",
+                             db_constraint=False)
+
+
 class Household(models.Model):
     """A standard address (标准地址) with the units that contain it (R0)."""
 
@@ -122,15 +127,16 @@ class Household(models.Model):
     address = models.CharField(_("address"), max_length=300)  # 地址
     residents = models.PositiveIntegerField(_("residents"), null=True, blank=True)  # 人口数
     geom = models.PointField(_("location"), srid=4326)
-    county = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+")
-    township = models.ForeignKey(
-        GridUnit, models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    village = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+")
-    grid = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+")
-    micro_grid = models.ForeignKey(
-        GridUnit, models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    # The units containing the point (R0), derived and written only by the
+    # set-based placement (gridmap.services). Why no database FK constraint:
+    # each would cost a per-row trigger lookup at commit, a third of a
+    # 2-million-household import as measured in bench/; the placement reads
+    # the ids from gridmap_gridunit in the same statement.
+    county = _placement_fk()
+    township = _placement_fk()
+    village = _placement_fk()
+    grid = _placement_fk()
+    micro_grid = _placement_fk()
     extra = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -37,6 +37,17 @@ SMALL_GRID = [COUNTY, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_1, VILLAGE_2, GRID_1, GRID
               MICRO_1, MICRO_2, MICRO_3, MICRO_4]
 
 
+def pytest_configure(config):
+    """Jobs enqueued by tests go to their own Redis database, so a demo worker
+    running beside the tests (same Redis) never takes them."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.conf import settings
+
+    parts = urlsplit(settings.RQ_QUEUES["default"]["URL"])
+    settings.RQ_QUEUES["default"]["URL"] = urlunsplit(parts._replace(path="/15"))
+
+
 def units_geojson(units, *, crs: str | None = "EPSG:4326", headers=None) -> dict:
     """A GeoJSON FeatureCollection of (code, name, level, parent_code, wkt) rows."""
     from shapely import from_wkt

@@ -24,7 +24,7 @@ from geodata.readers import (
     read_vector,
 )
 from geodata.report import ImportReport
-from geodata.staging import copy_csv, create_stage, execute, fetch
+from geodata.staging import copy_csv, create_stage, execute, fetch, secondary_indexes_dropped
 from gridmap import services
 from gridmap.models import LEVEL_FIELDS
 from gridmap.services import HOUSEHOLD_TABLE, UNIT_TABLE
@@ -155,36 +155,53 @@ def _stage(table: pd.DataFrame) -> None:
         "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
     )
     buffer = StringIO()
-    table.to_csv(buffer, index=False, header=False, float_format="%.9f")
+    # Default float formatting round-trips every double: a point on an edge stays on it.
+    table.to_csv(buffer, index=False, header=False)
     copy_csv("stage_households", list(table.columns), buffer.getvalue())
     execute("CREATE INDEX ON stage_households USING gist (geom)")
     execute("ANALYZE stage_households")
 
 
+PLACEMENT_COLUMNS = [f"{name}_id" for name in LEVEL_FIELDS.values()]
+PLACED_ROWS = f"""
+    SELECT s.code, s.address, s.residents, s.geom, s.extra,
+           {', '.join(f'u.{c}' for c in PLACEMENT_COLUMNS)}, now()
+    FROM stage_households s
+    LEFT JOIN stage_assign a ON a.n = s.n
+    LEFT JOIN {UNIT_TABLE} u ON u.id = a.unit_id
+"""
+INSERT_INTO = f"""
+    INSERT INTO {HOUSEHOLD_TABLE} AS h (code, address, residents, geom, extra,
+                                      {', '.join(PLACEMENT_COLUMNS)}, updated_at)
+"""
+
+
 def _upsert(report: ImportReport) -> None:
-    """Insert new, update changed, leave the rest; units come from the assignment.
+    """Write the staged rows, placed, in one statement; count what changed."""
+    if fetch(f"SELECT NOT EXISTS (SELECT 1 FROM {HOUSEHOLD_TABLE})")[0][0]:
+        with secondary_indexes_dropped(HOUSEHOLD_TABLE):
+            report.created = execute(INSERT_INTO + PLACED_ROWS)
+    else:
+        report.created, report.updated = _merge()
+    report.unchanged = report.read - report.created - report.updated
+
+
+def _merge() -> tuple[int, int]:
+    """Insert new, update changed, leave the rest (re-imports).
 
     Why raw SQL: one INSERT … SELECT … ON CONFLICT over the staged rows joined to
     their placement, counting created and updated rows in the same statement.
     """
-    columns = [f"{name}_id" for name in LEVEL_FIELDS.values()]
-    listed = ", ".join(columns)
-    current = ", ".join(f"h.{c}" for c in columns)
-    excluded = ", ".join(f"EXCLUDED.{c}" for c in columns)
-    created, updated = fetch(
+    current = ", ".join(f"h.{c}" for c in PLACEMENT_COLUMNS)
+    excluded = ", ".join(f"EXCLUDED.{c}" for c in PLACEMENT_COLUMNS)
+    return fetch(
         f"""
         WITH w AS (
-            INSERT INTO {HOUSEHOLD_TABLE} AS h (code, address, residents, geom, extra,
-                                              {listed}, updated_at)
-            SELECT s.code, s.address, s.residents, s.geom, s.extra,
-                   {', '.join(f'u.{c}' for c in columns)}, now()
-            FROM stage_households s
-            LEFT JOIN stage_assign a ON a.n = s.n
-            LEFT JOIN {UNIT_TABLE} u ON u.id = a.unit_id
+            {INSERT_INTO} {PLACED_ROWS}
             ON CONFLICT (code) DO UPDATE SET
                 address = EXCLUDED.address, residents = EXCLUDED.residents,
                 geom = EXCLUDED.geom, extra = EXCLUDED.extra,
-                {', '.join(f'{c} = EXCLUDED.{c}' for c in columns)}, updated_at = now()
+                {', '.join(f'{c} = EXCLUDED.{c}' for c in PLACEMENT_COLUMNS)}, updated_at = now()
             WHERE (h.address, h.residents, h.extra, ST_AsEWKB(h.geom), {current})
                   IS DISTINCT FROM (EXCLUDED.address, EXCLUDED.residents, EXCLUDED.extra,
                                     ST_AsEWKB(EXCLUDED.geom), {excluded})
@@ -193,8 +210,6 @@ def _upsert(report: ImportReport) -> None:
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w
         """
     )[0]
-    report.created, report.updated = created, updated
-    report.unchanged = report.read - created - updated
 
 
 def _report_outside(report: ImportReport) -> None:

@@ -176,3 +176,26 @@ def test_without_micro_grids_households_go_to_the_deepest_covering_unit(write_un
     assert grids["H6"] == GRID_3[0]
     assert Household.objects.filter(micro_grid__isnull=False).count() == 0
     assert Household.objects.get(code="H6").township.code == TOWNSHIP_2[0]
+
+
+def _household_indexes():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'gridmap_household' "
+                       "ORDER BY indexname")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_first_load_rebuilds_every_index_it_set_aside(small_grid, tmp_path):
+    before = _household_indexes()
+    assert any("gist" in definition for definition in before)
+    ok, text = run_import("function", "import_households", households_csv(tmp_path))
+    assert ok, text
+    assert _household_indexes() == before
+    assert Household.objects.filter(geom__coveredby=GridUnit.objects.get(code=MICRO_1[0]).geom
+                                    ).count() == 3
+
+
+def test_a_first_load_dry_run_leaves_the_indexes(small_grid, tmp_path):
+    before = _household_indexes()
+    ok, _ = run_import("function", "import_households", households_csv(tmp_path), dry_run=True)
+    assert ok and _household_indexes() == before
