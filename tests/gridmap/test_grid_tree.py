@@ -74,3 +74,9 @@ def test_database_rejects_a_parentless_unit_below_the_county(small_grid):
     with pytest.raises(IntegrityError):
         with transaction.atomic():
             GridUnit.objects.create(code="orphan", name="orphan", level=2, geom=township.geom)
+
+
+def test_database_rejects_a_level_change_that_breaks_the_children(small_grid):
+    with pytest.raises(IntegrityError, match="but its parent has level"):
+        with transaction.atomic():
+            GridUnit.objects.filter(code=GRID_1[0]).update(level=3)
