@@ -1,0 +1,115 @@
+"""python -m bench [--scale county|province] [--only units|households]
+
+Generates the scale's data (bench/data/, cached), then in the bench database
+imports the units and the households, runs the naive per-point loop on a
+sample, checks the results and writes bench/results.md.
+"""
+
+import argparse
+import sys
+from datetime import datetime
+
+from bench.db import BENCH_TABLES, server_versions, truncate, use_bench_database, vacuum_analyze
+from bench.generate import SCALES, generate, paths
+from bench.results import machine, phase_rows, statement_rows, table, write_section
+
+UNIT_TARGET_S = 60
+POINTS_TARGET = 150_000
+RATIO_TARGET = 300
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="county")
+    parser.add_argument("--only", choices=["units", "households"])
+    return parser.parse_args()
+
+
+def load_units(scale: str, manifest: dict, only: str | None) -> dict | None:
+    """Benchmark the unit import unless only households are asked and the units are there."""
+    from bench.units import bench_units, units_loaded
+
+    if only == "households" and units_loaded(manifest):
+        truncate([t for t in BENCH_TABLES if t != "gridmap_gridunit"])
+        return None
+    truncate()
+    result = bench_units(paths(scale)["units"], manifest)
+    vacuum_analyze("gridmap_gridunit")  # as autovacuum would before a later household import
+    return result
+
+
+def unit_lines(scale: str, result: dict) -> list[tuple]:
+    s, n = result["seconds"], result["units"]
+    verdict = ("met" if s < UNIT_TARGET_S else "MISSED") if scale == "county" \
+        else "the acceptance is for a county file"
+    return [("grid-unit import", f"{s:.1f} s for {n:,} units ({n / s:,.0f} units/s); "
+                                 f"< {UNIT_TARGET_S} s for ~10k units: {verdict}")]
+
+
+def household_lines(result: dict) -> list[tuple]:
+    n, s = result["households"], result["seconds"]
+    naive_rate = result["naive_points"] / result["naive_seconds"]
+    assign = result["phases"].get("assign") or sum(
+        v for k, v in result["statements"].items() if k.startswith("assign"))
+    rate = n / s
+    return [
+        ("household import + assignment, end to end",
+         f"{s:.2f} s for {n:,} points = **{rate:,.0f} pts/s** (target ≥ {POINTS_TARGET:,}: "
+         f"{'met' if rate >= POINTS_TARGET else 'missed'})"),
+        ("naive per-point ORM loop",
+         f"{naive_rate:,.0f} pts/s ({result['naive_points']:,}-point sample in "
+         f"{result['naive_seconds']:.1f} s; the whole file would take "
+         f"{n / naive_rate / 60:.0f} min)"),
+        ("ratio set-based / naive",
+         f"**{rate / naive_rate:,.0f}×** (target ≥ {RATIO_TARGET}×: "
+         f"{'met' if rate / naive_rate >= RATIO_TARGET else 'missed'})"),
+        ("SQL assignment alone (point_assignment_sql on the stage)",
+         f"{assign:.2f} s = {n / assign:,.0f} pts/s, {assign / s:.0%} of the import"),
+        ("points in no unit (importer's count)", f"{result['outside_reported']}"),
+    ]
+
+
+def summary(scale: str, manifest: dict, units: dict | None, households: dict | None) -> list[str]:
+    levels = "/".join(f"{v:,}" for v in manifest["units_per_level"].values())
+    rows = [
+        ("date", datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
+        ("machine", f"{machine()}; {server_versions()}"),
+        ("scale", f"{scale}: {manifest['units']:,} units (levels 1–5: {levels}), "
+                  f"{manifest['households']:,} households (CSV)"),
+    ]
+    rows += unit_lines(scale, units) if units else []
+    rows += household_lines(households) if households else []
+    checks = {**(units or {}).get("checks", {}), **(households or {}).get("checks", {})}
+    verdicts = [(k, f"ok ({d})" if ok else f"**FAILED** ({d})") for k, (ok, d) in checks.items()]
+    lines = table(("measure", "value"), rows)
+    lines += ["", *table(("correctness check", "result"), verdicts)]
+    for title, result in (("household import", households), ("grid-unit import", units)):
+        if result:
+            lines += ["", f"Where the {title}'s time goes:", "",
+                      *table(("phase", "seconds", "share"),
+                             phase_rows(result["phases"], result["seconds"]))]
+    if households and households["statements"] != households["phases"]:
+        lines += ["", "The household import's SQL and COPY, statement by statement "
+                      "(part of the phases above):", "",
+                  *table(("statement", "seconds", "share"),
+                         statement_rows(households["statements"], households["seconds"]))]
+    return lines
+
+
+def main() -> int:
+    args = parse_args()
+    use_bench_database()
+    from bench.households import bench_households
+
+    manifest = generate(args.scale)
+    units = load_units(args.scale, manifest, args.only)
+    households = None
+    if args.only != "units":
+        households = bench_households(paths(args.scale)["households"], manifest)
+    print(write_section(args.scale, summary(args.scale, manifest, units, households)))
+    checks = {**(units or {}).get("checks", {}), **(households or {}).get("checks", {})}
+    return 0 if all(ok for ok, _ in checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
