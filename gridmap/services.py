@@ -4,7 +4,7 @@ Each statement is set-based: one UPDATE per level, never a loop of per-row
 queries (DESIGN "Principles"). Hand-written SQL says why the ORM was not enough.
 """
 
-from django.db import connection
+from django.db import connection, transaction
 
 from gridmap.models import LEVEL_FIELDS
 
@@ -47,24 +47,44 @@ def grid_units_refresh_ancestry() -> None:
 
 
 def grid_units_refresh_counts() -> None:
-    """Household and population counts of every unit, one UPDATE per level."""
-    with connection.cursor() as cursor:
-        for level, name in LEVEL_FIELDS.items():
-            # Why raw SQL: an aggregate joined back into an UPDATE, changed rows only.
+    """Household and population counts of every unit.
+
+    Why this shape: one aggregate over the households by their deepest unit
+    (one scan of a table of millions), then a roll-up through the unit tree,
+    level by level (a table of thousands); only changed units are rewritten.
+    """
+    deepest = "coalesce(" + ", ".join(
+        f"{name}_id" for name in reversed(list(LEVEL_FIELDS.values()))) + ")"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS unit_counts")
+        cursor.execute(
+            f"""
+            CREATE TEMP TABLE unit_counts ON COMMIT DROP AS
+            SELECT u.id, u.level, u.parent_id,
+                   coalesce(d.n, 0)::bigint AS n, coalesce(d.p, 0)::bigint AS p
+            FROM {UNIT_TABLE} u LEFT JOIN (
+                SELECT {deepest} AS id, count(*) AS n, sum(residents) AS p
+                FROM {HOUSEHOLD_TABLE} GROUP BY 1
+            ) d ON d.id = u.id
+            """
+        )
+        for level in (5, 4, 3, 2):
             cursor.execute(
-                f"""
-                WITH c AS (
-                    SELECT {name}_id AS id, count(*) AS n, coalesce(sum(residents), 0) AS p
-                    FROM {HOUSEHOLD_TABLE} WHERE {name}_id IS NOT NULL GROUP BY 1
-                )
-                UPDATE {UNIT_TABLE} u
-                SET households = coalesce(c.n, 0), population = coalesce(c.p, 0)
-                FROM {UNIT_TABLE} u2 LEFT JOIN c ON c.id = u2.id
-                WHERE u.id = u2.id AND u.level = %s
-                  AND (u.households, u.population) IS DISTINCT FROM (coalesce(c.n, 0), coalesce(c.p, 0))
+                """
+                UPDATE unit_counts t SET n = t.n + c.n, p = t.p + c.p
+                FROM (SELECT parent_id, sum(n) AS n, sum(p) AS p FROM unit_counts
+                      WHERE level = %s GROUP BY parent_id) c
+                WHERE t.id = c.parent_id
                 """,
                 [level],
             )
+        cursor.execute(
+            f"""
+            UPDATE {UNIT_TABLE} u SET households = t.n, population = t.p
+            FROM unit_counts t
+            WHERE u.id = t.id AND (u.households, u.population) IS DISTINCT FROM (t.n, t.p)
+            """
+        )
 
 
 def point_assignment_sql(points_table: str, key: str, target: str) -> list[str]:
