@@ -46,18 +46,34 @@
     let request = 0;
     const baseStyle = (level) => ({ color: palette[level - 1], weight: 1.5, fillOpacity: 0.12 });
 
-    async function load() {
-      const level = Number(levelSelect.value);
+    let outline = null;
+
+    function unitsUrl(level) {
       const b = map.getBounds();
       const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
         .map((v) => v.toFixed(5)).join(",");
+      return `${config.unitsUrl}?level=${level}&zoom=${map.getZoom()}&bbox=${bbox}`;
+    }
+
+    async function loadOutline(level, mine) {
+      // The level above, as thick non-interactive lines, so units read in context.
+      if (outline) { outline.remove(); outline = null; }
+      if (level === 1) return;
+      const response = await fetch(unitsUrl(level - 1), { credentials: "same-origin" });
+      if (!response.ok || mine !== request) return;
+      outline = L.geoJSON(await response.json(), {
+        interactive: false,
+        style: { color: "#1d2733", weight: 2.5, fill: false, opacity: 0.8 },
+      }).addTo(map);
+    }
+
+    async function load() {
+      const level = Number(levelSelect.value);
       const mine = ++request;
-      const response = await fetch(
-        `${config.unitsUrl}?level=${level}&zoom=${map.getZoom()}&bbox=${bbox}`,
-        { credentials: "same-origin" }
-      );
+      const response = await fetch(unitsUrl(level), { credentials: "same-origin" });
       if (!response.ok || mine !== request) return;
       const data = await response.json();
+      loadOutline(level, mine);
       if (layer) layer.remove();
       layer = L.geoJSON(data, {
         style: baseStyle(level),
