@@ -1,5 +1,6 @@
 """RQ entry points for imports: take an id, call one importer, report progress."""
 
+from datetime import date
 from pathlib import Path
 
 from django.db import transaction
@@ -33,14 +34,22 @@ def import_run_job(import_run_id: int) -> dict:
 def run_import(run: ImportRun, progress=None) -> dict:
     path = Path(run.options["path"])
     kwargs = {"path": path, "dry_run": run.dry_run, "progress": progress}
-    if run.kind == ImportRun.Kind.GRID_UNITS:
-        report = importers.grid_units_import(
-            source_crs=run.options.get("source_crs"), import_run_id=run.pk, **kwargs
-        )
-    elif run.kind == ImportRun.Kind.HOUSEHOLDS:
-        report = importers.households_import(source_crs=run.options.get("source_crs"), **kwargs)
-    else:
+    source_crs = run.options.get("source_crs")
+    as_of = run.options.get("as_of")
+    as_of = date.fromisoformat(as_of) if as_of else None
+    Kind = ImportRun.Kind
+    if run.kind == Kind.GRID_UNITS:
+        report = importers.grid_units_import(source_crs=source_crs, import_run_id=run.pk, **kwargs)
+    elif run.kind == Kind.HOUSEHOLDS:
+        report = importers.households_import(source_crs=source_crs, **kwargs)
+    elif run.kind == Kind.PATIENTS:
+        report = importers.patients_import(source_crs=source_crs, as_of=as_of, **kwargs)
+    elif run.kind == Kind.FOLLOWUPS:
+        report = importers.followups_import(as_of=as_of, **kwargs)
+    elif run.kind == Kind.STAFF:
         report = importers.staff_import(**kwargs)
+    else:
+        raise ValueError(f"unknown import kind {run.kind!r}")
     ImportRun.objects.filter(pk=run.pk).update(
         status=ImportRun.Status.DONE if report.ok else ImportRun.Status.FAILED,
         report=report.to_dict(),

@@ -71,6 +71,11 @@ class ImportForm(forms.Form):
                  ("bd09", _("BD-09 (Baidu)")), ("EPSG:4490", "CGCS2000 (EPSG:4490)"),
                  ("EPSG:4326", "WGS84 (EPSG:4326)")],
     )
+    as_of = forms.DateField(
+        label=_("Evaluate the rules as of"), required=False,
+        help_text=_("Patient ledgers and follow-ups only; blank means today."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     dry_run = forms.BooleanField(label=_("Only check, write nothing"), required=False)
 
 
@@ -108,7 +113,9 @@ class ImportRunAdmin(admin.ModelAdmin):
             with target.open("wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
-            run.options = {"path": str(target), "source_crs": form.cleaned_data["source_crs"] or None}
+            as_of = form.cleaned_data["as_of"]
+            run.options = {"path": str(target), "source_crs": form.cleaned_data["source_crs"] or None,
+                           "as_of": as_of.isoformat() if as_of else None}
             run.save(update_fields=["options"])
             import_run_enqueue(run)
             return redirect("admin:gridmap_import_progress", pk=run.pk)

@@ -188,6 +188,8 @@ class ImportRun(models.Model):
         GRID_UNITS = "grid_units", _("grid units")
         HOUSEHOLDS = "households", _("households")
         STAFF = "staff", _("staff")
+        PATIENTS = "patients", _("patient ledger")
+        FOLLOWUPS = "followups", _("follow-up records")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

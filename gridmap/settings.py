@@ -37,12 +37,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_gis",
     "leaflet",
     "django_rq",
     "gridmap",
     "geodata",
+    "cases",
 ]
 
 MIDDLEWARE = [
@@ -187,3 +189,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("GRIDCARE_LOG_LEVEL", "INFO")},
 }
 AUTH_USER_MODEL = "gridmap.User"
+
+# The configurable numbers of the domain rules (domain-rules.md R6–R16),
+# passed to cases.rules.Schedule; defaults are the rules' own values.
+GRIDCARE_RULES = {
+    "stable_months": 3,  # R6: 稳定 → within 3 months
+    "basic_days": 14,  # R6: 基本稳定 → within 14 days
+    "unstable_days": 14,  # R6: 不稳定 not admitted → within 14 days
+    "retry_days": 14,  # R9
+    "lost_after_months": 1,  # R10
+    "yearly_minimum": 4,  # R7
+    "floating_months": 6,  # R16
+    "elderly_guardian_age": 65,  # R15
+}

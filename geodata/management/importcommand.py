@@ -1,6 +1,8 @@
 """The shared shape of the import commands: parse arguments, call one function,
 print the report. The commands hold no logic of their own (STYLE §6)."""
 
+from datetime import date
+
 from django.core.management.base import BaseCommand, CommandError
 
 from geodata.report import ImportReport
@@ -9,6 +11,7 @@ from geodata.report import ImportReport
 class ImportCommand(BaseCommand):
     importer = None  # set by subclasses: a function(*, path, dry_run, ...) -> ImportReport
     takes_source_crs = True
+    takes_as_of = False  # ledgers: the date the rules are evaluated on (default today)
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the file to import")
@@ -16,6 +19,11 @@ class ImportCommand(BaseCommand):
             parser.add_argument(
                 "--source-crs",
                 help="gcj02, bd09 or EPSG:<code>; by default the CRS the file declares",
+            )
+        if self.takes_as_of:
+            parser.add_argument(
+                "--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                help="evaluate the rules as of this date (default: today, Asia/Shanghai)",
             )
         parser.add_argument(
             "--dry-run", action="store_true", help="validate and report, write nothing"
@@ -25,6 +33,8 @@ class ImportCommand(BaseCommand):
         kwargs = {"path": options["path"], "dry_run": options["dry_run"]}
         if self.takes_source_crs:
             kwargs["source_crs"] = options["source_crs"]
+        if self.takes_as_of:
+            kwargs["as_of"] = options["as_of"]
         report: ImportReport = type(self).importer(**kwargs)
         self.print_report(report)
         if not report.ok:

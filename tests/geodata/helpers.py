@@ -10,6 +10,8 @@ IMPORTERS = {
     "import_grid_units": importers.grid_units_import,
     "import_households": importers.households_import,
     "import_staff": importers.staff_import,
+    "import_patients": importers.patients_import,
+    "import_followups": importers.followups_import,
 }
 
 
@@ -22,6 +24,8 @@ def run_import(via: str, command: str, path, **options):
     args = [str(path)]
     if options.get("dry_run"):
         args.append("--dry-run")
+    if options.get("as_of"):
+        args.append(f"--as-of={options['as_of'].isoformat()}")
     if options.get("source_crs"):
         args.append(f"--source-crs={options['source_crs']}")
     try:

@@ -1,5 +1,7 @@
 """The admin upload page: file -> ImportRun -> real RQ job -> report and progress."""
 
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
@@ -57,3 +59,21 @@ def test_the_upload_page_needs_an_administrator(client, django_user_model):
     client.force_login(user)
     response = client.get(reverse("admin:gridmap_import_upload"))
     assert response.status_code == 302 and "/login/" in response.url
+
+
+def test_a_patient_ledger_upload_runs_the_patient_importer(
+    admin_client, small_grid, tmp_path, run_worker, django_capture_on_commit_callbacks
+):
+    from cases.models import Patient
+    from tests.cases.ledgers import patient, write_table
+
+    path = write_table(tmp_path / "ledger.xlsx", [patient("P01"), patient("P02")], chinese=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        with path.open("rb") as upload:
+            admin_client.post(reverse("admin:gridmap_import_upload"),
+                              {"kind": "patients", "file": upload, "as_of": "2026-06-30"})
+    run_worker()
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.DONE, run.report
+    assert run.report["created"] == 2
+    assert set(Patient.objects.values_list("classified_on", flat=True)) == {date(2026, 6, 30)}

@@ -1,0 +1,306 @@
+"""The patient register: patients, guardians, follow-ups, risk history, the
+responsibility overrides, the tasks the rules open, and the access log.
+
+Placement columns (county … micro_grid) follow gridmap.Household: derived,
+written only by the set-based placement, indexed for "everything under X".
+"""
+
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.models import GridUnit, Household, Role, User
+
+
+class Diagnosis(models.TextChoices):
+    """R1: the six managed diagnoses, stored as the national system spells them."""
+
+    SCHIZOPHRENIA = "精神分裂症", _("schizophrenia")
+    SCHIZOAFFECTIVE = "分裂情感性障碍", _("schizoaffective disorder")
+    PARANOID = "偏执性精神病", _("persistent delusional disorder")
+    BIPOLAR = "双相（情感）障碍", _("bipolar disorder")
+    EPILEPSY = "癫痫所致精神障碍", _("mental disorder due to epilepsy")
+    RETARDATION = "精神发育迟滞伴发精神障碍", _("intellectual disability with mental disorder")
+
+
+class Status(models.TextChoices):
+    """R4: management status; 死亡 and 出库 are inactive."""
+
+    MANAGED = "在管", _("managed")
+    LOST = "失访", _("lost to follow-up")
+    UNMANAGED = "非在管", _("not managed")
+    IN_HOSPITAL = "住院", _("in hospital")
+    DEAD = "死亡", _("deceased")
+    REMOVED = "出库", _("removed from register")
+
+
+INACTIVE_STATUSES = (Status.DEAD, Status.REMOVED)
+
+
+class Condition(models.TextChoices):
+    """R5: condition class after a reached follow-up."""
+
+    STABLE = "稳定", _("stable")
+    BASIC = "基本稳定", _("basically stable")
+    UNSTABLE = "不稳定", _("unstable")
+
+
+class Consent(models.TextChoices):
+    GIVEN = "同意", _("consented")
+    REFUSED = "不同意", _("refused")
+
+
+class KeyGroup(models.TextChoices):
+    """R13–R19: canonical keys of the key groups (重点管理人群)."""
+
+    LOST = "lost", _("lost to follow-up")  # 失访
+    UNMANAGED = "unmanaged", _("not managed")  # 非在管
+    WEAK_GUARDIAN = "weak_guardian", _("weak or no guardian")  # 弱/无监护
+    FLOATING = "floating", _("floating")  # 流动暂住
+    PRIOR_INCIDENT = "prior_incident", _("prior incident")  # 曾经肇事肇祸
+    HIGH_RISK = "high_risk", _("risk level 3–5")  # 危险评估3-5级
+    OTHER = "other", _("other")  # 其他
+
+
+TEAM_ROLES = (Role.POLICE, Role.VILLAGE_COMMITTEE, Role.VILLAGE_DOCTOR, Role.LIAISON_LEADER)
+
+
+class Guardian(models.Model):
+    """A guardian (监护人); one can guard several patients (R15), known by ID number."""
+
+    # The identity a ledger re-import finds the guardian by: the ID number, or,
+    # for a guardian the ledger gives no ID number, "p:" + the patient number.
+    key = models.CharField(max_length=80, unique=True)
+    id_number = models.CharField(_("ID number"), max_length=18, unique=True, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    unable = models.BooleanField(_("unable to act through physical illness"), default=False)
+
+    class Meta:
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _placement_fk(related_name: str = "+") -> models.ForeignKey:
+    # Why no database constraint: see gridmap.Household; placement is derived.
+    return models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True,
+                             related_name=related_name, db_constraint=False)
+
+
+class Patient(models.Model):
+    """One registered patient (formats.md §3) and what the rules derive for them."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("male")  # 男
+        FEMALE = "F", _("female")  # 女
+
+    patient_no = models.CharField(_("patient number"), max_length=64, unique=True)  # 档案编号
+    name = models.CharField(_("name"), max_length=100)
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    diagnosis = models.CharField(_("diagnosis"), max_length=32, choices=Diagnosis.choices)
+    registered_on = models.DateField(_("registered on"), null=True, blank=True)
+    # Residence (现住址): the point, and the units containing it (R0, R22).
+    residence_address = models.CharField(_("residence address"), max_length=300)
+    household = models.ForeignKey(Household, models.SET_NULL, null=True, blank=True,
+                                  related_name="patients", db_constraint=False)
+    geom = models.PointField(_("residence"), srid=4326, null=True, blank=True)
+    resident_since = models.DateField(_("resident since"), null=True, blank=True)
+    county = _placement_fk()
+    township = _placement_fk()
+    village = _placement_fk()
+    grid = _placement_fk()
+    micro_grid = _placement_fk()
+    # R22: a residence in no stored unit is kept and flagged; the registration
+    # place is then responsible.
+    outside = models.BooleanField(_("residence outside the stored area"), default=False)
+    # Household registration (户籍地), secondary place (R22).
+    registration_address = models.CharField(_("registration address"), max_length=300, blank=True)
+    registration_code = models.CharField(_("registration unit code"), max_length=64, blank=True)
+    registration_unit = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True,
+                                          related_name="registered_patients")
+    risk_level = models.PositiveSmallIntegerField(_("risk level"), null=True, blank=True)
+    risk_assessed_on = models.DateField(_("risk assessed on"), null=True, blank=True)
+    condition = models.CharField(_("condition"), max_length=8, choices=Condition.choices, blank=True)
+    consent = models.CharField(_("consent"), max_length=8, choices=Consent.choices, blank=True)
+    status = models.CharField(_("management status"), max_length=8, choices=Status.choices,
+                              default=Status.MANAGED)
+    guardian = models.ForeignKey(Guardian, models.SET_NULL, null=True, blank=True,
+                                 related_name="patients", verbose_name=_("guardian"))
+    guardian_relation = models.CharField(_("relation to guardian"), max_length=40, blank=True)
+    prior_incidents = ArrayField(models.CharField(max_length=20), default=list, blank=True,
+                                 verbose_name=_("prior incidents"))
+    admissions_past_year = models.PositiveSmallIntegerField(_("admissions in the past year"),
+                                                            default=0)
+    psychotic_symptoms = models.BooleanField(_("hallucinations or delusions"), default=False)
+    violent_tendency = models.BooleanField(_("harmful behaviour or tendency"), default=False)
+    extra = models.JSONField(default=dict, blank=True)
+    # Derived by cases.services.patients_classify (R5–R19), as of `classified_on`.
+    key_groups = ArrayField(models.CharField(max_length=20), default=list, blank=True,
+                            verbose_name=_("key groups"))
+    next_due = models.DateField(_("next follow-up due"), null=True, blank=True)
+    followups_this_year = models.PositiveSmallIntegerField(default=0)
+    face_to_face_due = models.BooleanField(default=False)  # R8, this quarter
+    classified_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        ordering = ["patient_no"]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["next_due"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(risk_level__isnull=True) | Q(risk_level__lte=5),
+                                   name="patient_risk_0_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.patient_no})"
+
+    @property
+    def active(self) -> bool:
+        return self.status not in INACTIVE_STATUSES
+
+
+class FollowUp(models.Model):
+    """One follow-up attempt (随访, formats.md §4), reached or not (R9, R10)."""
+
+    class Method(models.TextChoices):
+        FACE_TO_FACE = "面访", _("face to face")
+        PHONE = "电话", _("telephone")
+
+    class Medication(models.TextChoices):
+        REGULAR = "规律", _("regular")
+        IRREGULAR = "间断", _("irregular")
+        NONE = "不服药", _("not taking")
+
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="followups")
+    followed_at = models.DateTimeField(_("followed up at"))
+    method = models.CharField(_("method"), max_length=4, choices=Method.choices)
+    reached = models.BooleanField(_("reached"))
+    condition = models.CharField(_("condition"), max_length=8, choices=Condition.choices, blank=True)
+    risk_level = models.PositiveSmallIntegerField(_("risk level"), null=True, blank=True)
+    medication = models.CharField(_("medication"), max_length=8, choices=Medication.choices,
+                                  blank=True)
+    recorded_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["patient", "-followed_at"]
+        constraints = [
+            # A re-imported follow-up file updates, never duplicates.
+            models.UniqueConstraint(fields=["patient", "followed_at", "method"],
+                                    name="followup_once_per_time_method"),
+        ]
+
+
+class RiskAssessment(models.Model):
+    """The history of risk levels (R2): from ledgers, follow-ups and forms."""
+
+    class Source(models.TextChoices):
+        LEDGER = "ledger", _("ledger import")
+        FOLLOW_UP = "follow_up", _("follow-up")
+        FORM = "form", _("form")
+
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="risk_assessments")
+    assessed_on = models.DateField(_("assessed on"))
+    level = models.PositiveSmallIntegerField(_("risk level"))
+    source = models.CharField(max_length=16, choices=Source.choices)
+
+    class Meta:
+        verbose_name = _("risk assessment")
+        verbose_name_plural = _("risk assessments")
+        ordering = ["patient", "-assessed_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "assessed_on", "source"],
+                                    name="risk_once_per_day_source"),
+            models.CheckConstraint(condition=Q(level__lte=5), name="risk_assessment_0_to_5"),
+        ]
+
+
+class TeamOverride(models.Model):
+    """R20: a person named for one patient in a role, instead of the unit's."""
+
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="team_overrides")
+    role = models.CharField(_("role"), max_length=32, choices=[(r.value, r.label) for r in TEAM_ROLES])
+    user = models.ForeignKey(User, models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("team override")
+        verbose_name_plural = _("team overrides")
+        constraints = [models.UniqueConstraint(fields=["patient", "role"], name="override_once_per_role")]
+
+
+class Task(models.Model):
+    """Work the rules open for a patient (R8, R9); closed when no longer needed."""
+
+    class Kind(models.TextChoices):
+        RETRY = "retry", _("follow-up retry")  # R9
+        FACE_TO_FACE = "face_to_face", _("quarterly face-to-face visit")  # R8
+        MOBILISE_ADMISSION = "mobilise_admission", _("mobilise admission")  # R8
+
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    due_on = models.DateField(_("due"), null=True, blank=True)
+    opened_on = models.DateField(_("opened"))
+    closed_on = models.DateField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind"], condition=Q(closed_on__isnull=True),
+                                    name="one_open_task_per_kind"),
+        ]
+
+
+class LostSearch(models.Model):
+    """R11: one action taken to find a lost patient, for the per-person file."""
+
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="searches")
+    searched_on = models.DateField(_("date"))
+    action = models.TextField(_("search action"))
+    found = models.BooleanField(_("found"), default=False)
+    recorded_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("search action")
+        verbose_name_plural = _("search actions")
+        ordering = ["patient", "searched_on"]
+
+
+class AccessLog(models.Model):
+    """R35: who read or exported which patients, when, and why."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("viewed a record")
+        LIST = "list", _("listed or searched")
+        EXPORT = "export", _("exported")
+        UPDATE = "update", _("changed a record")
+
+    user = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+    username = models.CharField(max_length=150)  # kept if the user is deleted
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    query = models.JSONField(default=dict, blank=True)  # filters, export kind, path
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "at"]), GinIndex(fields=["patient_ids"])]

@@ -1,0 +1,98 @@
+"""Parsing the cells of ledger files (formats.md §3–§7): each parser returns
+the value or raises CellError with a message for `row N, column C: message`."""
+
+import re
+from datetime import date, datetime
+
+from geodata.readers import blank
+
+YES = {"是", "y", "yes", "true", "1", "有"}
+NO = {"否", "n", "no", "false", "0", "无"}
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]00:00(?::00)?)?")
+_DATETIME = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+class CellError(ValueError):
+    pass
+
+
+def text(value) -> str:
+    return "" if blank(value) else str(value).strip()
+
+
+def parse_date(value) -> date | None:
+    """YYYY-MM-DD (also / . or 年月日, and Excel's "YYYY-MM-DD 00:00:00"); blank is None."""
+    value = text(value)
+    if not value:
+        return None
+    match = _DATE.fullmatch(value)
+    if not match:
+        raise CellError(f"{value!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise CellError(f"{value!r} is not a real date") from None
+
+
+def parse_datetime(value) -> datetime | None:
+    """YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], naive (the caller applies Asia/Shanghai)."""
+    value = text(value)
+    if not value:
+        return None
+    match = _DATETIME.fullmatch(value)
+    if not match:
+        raise CellError(f"{value!r} is not a date or time (YYYY-MM-DD HH:MM)")
+    try:
+        return datetime(*(int(g or 0) for g in match.groups()))
+    except ValueError:
+        raise CellError(f"{value!r} is not a real date or time") from None
+
+
+def parse_bool(value) -> bool | None:
+    """是/否 (also yes/no, y/n, true/false, 1/0); blank is None."""
+    value = text(value).lower()
+    if not value:
+        return None
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    raise CellError(f"{value!r} is not 是 or 否")
+
+
+def parse_int(value, *, low: int | None = None, high: int | None = None) -> int | None:
+    """A whole number, optionally within [low, high]; blank is None."""
+    value = text(value)
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise CellError(f"{value!r} is not a whole number") from None
+    if not number.is_integer():
+        raise CellError(f"{value!r} is not a whole number")
+    number = int(number)
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise CellError(f"{number} is outside {low}..{high}")
+    return number
+
+
+def parse_float(value) -> float | None:
+    value = text(value)
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise CellError(f"{value!r} is not a number") from None
+
+
+def parse_choice(value, choices: dict[str, str], what: str) -> str | None:
+    """One of the accepted spellings (keys, compared case-insensitively) -> canonical value."""
+    value = text(value)
+    if not value:
+        return None
+    found = choices.get(value, choices.get(value.lower()))
+    if found is None:
+        raise CellError(f"unknown {what} {value!r}")
+    return found
