@@ -70,6 +70,7 @@ FACTS_SQL = """
     LEFT JOIN cases_guardian g ON g.id = p.guardian_id
     LEFT JOIN shared s ON s.id = p.id
     LEFT JOIN kept k ON k.patient_id = p.id
+    WHERE %(ids)s::bigint[] IS NULL OR p.id = ANY(%(ids)s)
 """
 
 
@@ -100,8 +101,19 @@ def _classify_row(row: tuple, as_of: date, plan: rules.Schedule) -> tuple:
     retry = bool(attempts) and not attempts[-1].reached and rules.is_active(status)
     mobilise = rules.needs_admission_mobilisation(status=status, risk_level=risk)
     groups = rules.key_groups(facts, as_of, plan)
-    return (pid, "{" + ",".join(groups) + "}", due, rules.yearly_count(attempts, as_of.year),
+    return (pid, groups, due, rules.yearly_count(attempts, as_of.year),
             face_due, retry, mobilise)
+
+
+def classify_results(*, as_of: date, patient_ids: list[int] | None = None) -> list[tuple]:
+    """The rules' results as of a date, computed without writing: one tuple per patient,
+    (id, key_groups, next_due, yearly count, face-to-face due, retry, mobilise)."""
+    plan = schedule()
+    until = datetime.combine(as_of, datetime.max.time(), LOCAL)
+    with connection.cursor() as cursor:
+        cursor.execute(FACTS_SQL, {"until": until, "year_start": date(as_of.year, 1, 1),
+                                   "ids": patient_ids})
+        return [_classify_row(row, as_of, plan) for row in cursor.fetchall()]
 
 
 def patients_classify(*, as_of: date | None = None) -> int:
@@ -111,16 +123,13 @@ def patients_classify(*, as_of: date | None = None) -> int:
     the number of patients evaluated.
     """
     as_of = as_of or today()
-    plan = schedule()
-    until = datetime.combine(as_of, datetime.max.time(), LOCAL)
-    with connection.cursor() as cursor:
-        cursor.execute(FACTS_SQL, {"until": until, "year_start": date(as_of.year, 1, 1)})
-        results = [_classify_row(row, as_of, plan) for row in cursor.fetchall()]
+    results = classify_results(as_of=as_of)
     with transaction.atomic():
         create_stage("classified", "id bigint PRIMARY KEY, key_groups varchar[], next_due date, "
                                    "yearly int, face_due bool, retry bool, mobilise bool")
         copy_rows("classified", ["id", "key_groups", "next_due", "yearly", "face_due", "retry",
-                                 "mobilise"], results)
+                                 "mobilise"],
+                  ((r[0], "{" + ",".join(r[1]) + "}", *r[2:]) for r in results))
         execute("""
             UPDATE cases_patient p SET key_groups = c.key_groups, next_due = c.next_due,
                    followups_this_year = c.yearly, face_to_face_due = c.face_due, classified_on = %s
@@ -156,3 +165,14 @@ def _sync_tasks(as_of: date) -> None:
             DO UPDATE SET due_on = EXCLUDED.due_on
             WHERE cases_task.due_on IS DISTINCT FROM EXCLUDED.due_on
         """, [kind, as_of])
+
+
+def access_log_record(*, user, action: str, patient_ids=(), query: dict | None = None,
+                      reason: str = "") -> None:
+    """R35: write who read, searched or exported which patients, when and why."""
+    from cases.models import AccessLog
+
+    AccessLog.objects.create(
+        user=user if user.is_authenticated else None, username=user.get_username(), action=action,
+        patient_ids=list(patient_ids), query=query or {}, reason=reason[:300],
+    )
