@@ -17,7 +17,7 @@ stop_one() {
 }
 
 stop_all() {
-  stop_one web; stop_one worker
+  stop_one web; stop_one worker; stop_one cron
   # The private PostgreSQL and Redis were started by setup for this checkout.
   if [ -f "$ROOT/var/pg/data/postmaster.pid" ]; then
     local pgbin; pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -34,7 +34,7 @@ port_free() { ! "$PY" -c "import socket,sys; s=socket.socket(); s.connect(('127.
 
 start() {
   local port=${1:-8000}
-  stop_one web; stop_one worker
+  stop_one web; stop_one worker; stop_one cron
   cd "$ROOT"
   echo "loading the demo county (略阳县)…"
   "$PY" manage.py seed_demo
@@ -46,6 +46,9 @@ start() {
   echo $! > "$RUN/web.pid"
   nohup "$PY" manage.py rqworker default --with-scheduler >"$RUN/worker.log" 2>&1 &
   echo $! > "$RUN/worker.pid"
+  # RQ's cron: the nightly reclassification (gridmap/cron.py), enqueued for the worker.
+  nohup "$PY" manage.py rqcron gridmap.cron >"$RUN/cron.log" 2>&1 &
+  echo $! > "$RUN/cron.pid"
   for _ in $(seq 100); do
     "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
       "http://127.0.0.1:$port/login/" 2>/dev/null && break; sleep 0.2

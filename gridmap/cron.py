@@ -1,0 +1,10 @@
+"""Scheduled jobs, loaded by RQ's cron scheduler: `python manage.py rqcron gridmap.cron`
+(`make demo` starts it beside the worker). Cron strings are in UTC."""
+
+from rq import cron
+
+from cases.jobs import patients_classify_job
+
+NIGHTLY_CLASSIFY_UTC = "30 18 * * *"  # 02:30 Asia/Shanghai, after the day's imports
+
+cron.register(patients_classify_job, queue_name="default", cron=NIGHTLY_CLASSIFY_UTC, job_timeout=3600)

@@ -1,0 +1,31 @@
+"""The nightly reclassification: registered with RQ's cron, run by a real worker."""
+
+from datetime import date
+
+import pytest
+from rq.cron import CronScheduler
+
+from cases.jobs import patients_classify_job
+from cases.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_cron_config_registers_the_nightly_classification(redis_queue):
+    scheduler = CronScheduler(connection=redis_queue.connection)
+    scheduler.load_config_from_file("gridmap.cron")
+    [job] = scheduler.get_jobs()
+    assert job.func_name == "cases.jobs.patients_classify_job"
+    assert job.cron == "30 18 * * *" and job.queue_name == "default"
+
+
+def test_the_job_reclassifies_as_time_passes_R16(register, redis_queue, run_worker):
+    # P05 moved in on 2026-03-01: floating until six months have passed.
+    Patient.objects.filter(patient_no="P05").update(resident_since=date(2026, 3, 1))
+    redis_queue.enqueue(patients_classify_job, "2026-08-31")
+    run_worker()
+    assert "floating" in Patient.objects.get(patient_no="P05").key_groups
+    redis_queue.enqueue(patients_classify_job, "2026-09-01")
+    run_worker()
+    p5 = Patient.objects.get(patient_no="P05")
+    assert "floating" not in p5.key_groups and p5.classified_on == date(2026, 9, 1)
