@@ -145,3 +145,41 @@ def care_group(village: GridUnit) -> dict[str, list[User]]:
         ).order_by("username")
         group[role.value] = list(people)
     return group
+
+
+FILTER_NEEDS = {"key_group": RISK, "risk": RISK, "overdue": MEDICAL}
+
+
+def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
+    """The user's patients narrowed by the list filters (unit, key group, risk, overdue,
+    text). Callers check FILTER_NEEDS first: a filter may not reveal a hidden field."""
+    patients = patients_visible_to(user)
+    if filters.get("unit"):
+        unit = GridUnit.objects.filter(code=filters["unit"]).first()
+        if unit is None:
+            return patients.none()
+        column = LEVEL_FIELDS[unit.level]
+        patients = patients.filter(Q(**{f"{column}_id": unit.pk})
+                                   | Q(**{f"registration_unit__{column}_id": unit.pk}))
+    if filters.get("key_group"):
+        patients = patients.filter(key_groups__contains=[filters["key_group"]])
+    if filters.get("risk") is not None:
+        patients = patients.filter(risk_level=filters["risk"])
+    if filters.get("overdue") is not None:
+        overdue = Q(next_due__lt=as_of)
+        patients = patients.filter(overdue if filters["overdue"] else ~overdue | Q(next_due__isnull=True))
+    if filters.get("q"):
+        patients = patients.filter(Q(name__contains=filters["q"]) | Q(patient_no__startswith=filters["q"])
+                                   | Q(residence_address__contains=filters["q"]))
+    return patients
+
+
+def key_group_counts(patients: QuerySet[Patient]) -> dict[str, int]:
+    """How many of these patients are in each key group (R13–R19), one aggregate."""
+    from django.db.models import Count
+
+    from cases.models import KeyGroup
+
+    counts = patients.aggregate(**{
+        key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values})
+    return counts

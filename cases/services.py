@@ -116,14 +116,14 @@ def classify_results(*, as_of: date, patient_ids: list[int] | None = None) -> li
         return [_classify_row(row, as_of, plan) for row in cursor.fetchall()]
 
 
-def patients_classify(*, as_of: date | None = None) -> int:
+def patients_classify(*, as_of: date | None = None, patient_ids: list[int] | None = None) -> int:
     """Recompute every patient's key groups, due date, yearly count and tasks as of a date.
 
     Idempotent; rows whose results did not change are not rewritten. Returns
     the number of patients evaluated.
     """
     as_of = as_of or today()
-    results = classify_results(as_of=as_of)
+    results = classify_results(as_of=as_of, patient_ids=patient_ids)
     with transaction.atomic():
         create_stage("classified", "id bigint PRIMARY KEY, key_groups varchar[], next_due date, "
                                    "yearly int, face_due bool, retry bool, mobilise bool")
@@ -176,3 +176,83 @@ def access_log_record(*, user, action: str, patient_ids=(), query: dict | None =
         user=user if user.is_authenticated else None, username=user.get_username(), action=action,
         patient_ids=list(patient_ids), query=query or {}, reason=reason[:300],
     )
+
+
+def _related_ids(patient) -> list[int]:
+    """The patient and those sharing their guardian or household (R15 counts them together)."""
+    from django.db.models import Q
+
+    from cases.models import Patient
+
+    related = Q(pk=patient.pk)
+    if patient.guardian_id:
+        related |= Q(guardian_id=patient.guardian_id)
+    if patient.household_id:
+        related |= Q(household_id=patient.household_id)
+    return list(Patient.objects.filter(related).values_list("pk", flat=True))
+
+
+def _place(patient, point) -> None:
+    """Put a single residence point on the grid (R0): the micro-grid with the lowest code
+    covering it, or the deepest unit that does; none means outside (R22)."""
+    from gridmap.models import LEVEL_FIELDS, GridUnit
+
+    unit = (GridUnit.objects.covering(point).order_by("-level", "code").first()
+            if point is not None else None)
+    for level, name in LEVEL_FIELDS.items():
+        setattr(patient, f"{name}_id", unit.ancestor_id(level) if unit else None)
+    patient.geom, patient.outside = point, unit is None
+
+
+@transaction.atomic
+def patient_update(*, user, patient, data: dict) -> None:
+    """Apply validated changes from the API or the patient form, record a new risk
+    assessment (R2), reclassify (R5–R19) and log the change (R35)."""
+    from cases.models import RiskAssessment
+
+    point = data.pop("point", None)
+    risk_changed = "risk_level" in data and data["risk_level"] != patient.risk_level
+    for name, value in data.items():
+        setattr(patient, name, value)
+    if point is not None:
+        _place(patient, point)
+    if risk_changed and patient.risk_level is not None:
+        patient.risk_assessed_on = data.get("risk_assessed_on") or today()
+        RiskAssessment.objects.update_or_create(
+            patient=patient, assessed_on=patient.risk_assessed_on, source=RiskAssessment.Source.FORM,
+            defaults={"level": patient.risk_level})
+    patient.save()
+    patients_classify(patient_ids=_related_ids(patient))
+    access_log_record(user=user, action="update", patient_ids=[patient.pk],
+                      query={"fields": sorted([*data, *(["residence"] if point is not None else [])])})
+
+
+@transaction.atomic
+def followup_record(*, user, patient, followed_at, method: str, reached: bool, condition: str = "",
+                    risk_level: int | None = None, medication: str = ""):
+    """Record one follow-up attempt and apply R5–R10 at once: the condition class (R5,
+    from the risk level when not given), the new risk (R2), the next due date (R6/R9),
+    lost (R10) and the tasks (R8/R9)."""
+    from cases.models import FollowUp, RiskAssessment
+
+    if reached and not condition:
+        condition = rules.condition_class(risk_level=risk_level).value
+    followup, _ = FollowUp.objects.update_or_create(
+        patient=patient, followed_at=followed_at, method=method,
+        defaults={"reached": reached, "condition": condition if reached else "", "risk_level": risk_level,
+                  "medication": medication, "recorded_by": user},
+    )
+    local_day = followed_at.astimezone(LOCAL).date()
+    if risk_level is not None:
+        RiskAssessment.objects.update_or_create(
+            patient=patient, assessed_on=local_day, source=RiskAssessment.Source.FOLLOW_UP,
+            defaults={"level": risk_level})
+        if patient.risk_assessed_on is None or local_day >= patient.risk_assessed_on:
+            patient.risk_level, patient.risk_assessed_on = risk_level, local_day
+    latest = patient.followups.filter(reached=True).exclude(condition="").order_by("-followed_at").first()
+    if latest is not None:
+        patient.condition = latest.condition
+    patient.save()
+    patients_classify(patient_ids=_related_ids(patient))
+    access_log_record(user=user, action="update", patient_ids=[patient.pk], query={"follow_up": followup.pk})
+    return followup

@@ -1,9 +1,16 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
 
+from cases import api as cases_api
 from gridmap import api
 
 app_name = "api"
 urlpatterns = [
     path("units/", api.units_geojson, name="units"),
     path("units/<str:code>/", api.unit_detail, name="unit-detail"),
+    path("patients/", cases_api.PatientList.as_view(), name="patients"),
+    path("patients/points/", cases_api.PatientPoints.as_view(), name="patient-points"),
+    path("patients/<int:pk>/", cases_api.PatientDetail.as_view(), name="patient-detail"),
+    path("patients/<int:pk>/followups/", cases_api.FollowUpList.as_view(), name="patient-followups"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_gis",
+    "drf_spectacular",
     "leaflet",
     "django_rq",
     "gridmap",
@@ -180,6 +181,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gridcare API",
+    "DESCRIPTION": "Grid units, patients (scoped to the caller, every read logged) and follow-ups.",
+    "VERSION": "1",
 }
 
 LOGGING = {

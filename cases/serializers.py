@@ -1,0 +1,134 @@
+"""API representations of patients and follow-ups, trimmed to what the reader may see (R35)."""
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from rest_framework import serializers
+
+from cases import rules, selectors
+from cases.models import Condition, Consent, FollowUp, KeyGroup, Patient, Status
+
+# Which field group (cases.selectors) each output field belongs to.
+FIELD_GROUPS = {
+    selectors.IDENTITY: ["id", "patient_no", "name", "sex", "birth_date", "residence_address",
+                         "units", "outside", "registration_code", "status", "guardian", "team",
+                         "lon", "lat"],
+    selectors.ID_NUMBER: ["id_number"],
+    selectors.RISK: ["risk_level", "risk_assessed_on", "prior_incidents", "violent_tendency",
+                     "key_groups"],
+    selectors.MEDICAL: ["diagnosis", "condition", "consent", "next_due", "days_overdue",
+                        "followups_this_year", "face_to_face_due", "psychotic_symptoms",
+                        "admissions_past_year"],
+}
+
+
+def visible_fields(user) -> set[str]:
+    groups = selectors.field_groups_for(user)
+    return {name for group, names in FIELD_GROUPS.items() if group in groups for name in names}
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    units = serializers.SerializerMethodField()
+    guardian = serializers.SerializerMethodField()
+    team = serializers.SerializerMethodField()
+    days_overdue = serializers.SerializerMethodField()
+    lon = serializers.SerializerMethodField()
+    lat = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = sorted({n for names in FIELD_GROUPS.values() for n in names})
+
+    def get_units(self, p: Patient) -> dict:
+        return {level: getattr(p, level).code if getattr(p, f"{level}_id") else None
+                for level in ("county", "township", "village", "grid", "micro_grid")}
+
+    def get_guardian(self, p: Patient) -> dict | None:
+        if not p.guardian_id:
+            return None
+        return {"name": p.guardian.name, "phone": p.guardian.phone, "relation": p.guardian_relation}
+
+    def get_team(self, p: Patient) -> dict | None:
+        team = self.context.get("teams", {}).get(p.pk)
+        if team is None:
+            return None
+        return {"members": {role: [str(u) for u in people] for role, people in team.members.items()},
+                "gaps": team.gaps}
+
+    def get_days_overdue(self, p: Patient) -> int:
+        return rules.days_overdue(p.next_due, self.context.get("as_of") or date.today())
+
+    def get_lon(self, p: Patient) -> float | None:
+        return p.geom.x if p.geom else None
+
+    def get_lat(self, p: Patient) -> float | None:
+        return p.geom.y if p.geom else None
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        allowed = self.context["visible"]
+        return {k: v for k, v in data.items() if k in allowed}
+
+
+class PatientUpdateSerializer(serializers.Serializer):
+    """What the API and the patient form may change; each field needs its field group."""
+
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    residence_address = serializers.CharField(max_length=300, required=False)
+    resident_since = serializers.DateField(required=False, allow_null=True)
+    lon = serializers.FloatField(required=False)
+    lat = serializers.FloatField(required=False)
+    risk_level = serializers.IntegerField(min_value=0, max_value=5, required=False)  # R2
+    risk_assessed_on = serializers.DateField(required=False)
+    condition = serializers.ChoiceField(choices=Condition.choices, required=False)
+    consent = serializers.ChoiceField(choices=Consent.choices, required=False)
+
+    NEEDS = {"risk_level": selectors.RISK, "risk_assessed_on": selectors.RISK,
+             "condition": selectors.MEDICAL, "consent": selectors.MEDICAL}
+
+    def validate(self, attrs):
+        groups = self.context["groups"]
+        errors = {name: ["you may not change this field"] for name in attrs
+                  if self.NEEDS.get(name, selectors.IDENTITY) not in groups}
+        if ("lon" in attrs) != ("lat" in attrs):
+            errors["lat" if "lon" in attrs else "lon"] = ["give both lon and lat"]
+        elif "lon" in attrs:
+            lon0, lat0, lon1, lat1 = settings.GRIDCARE_IMPORT["china_extent"]
+            if not (lon0 <= attrs["lon"] <= lon1 and lat0 <= attrs["lat"] <= lat1):
+                errors["lon"] = ["the point lies outside China: are lon and lat swapped?"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if "lon" in attrs:
+            attrs["point"] = Point(attrs.pop("lon"), attrs.pop("lat"), srid=4326)
+        return attrs
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    """A follow-up attempt (formats.md §4); condition blank when not reached."""
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "followed_at", "method", "reached", "condition", "risk_level", "medication"]
+        extra_kwargs = {"risk_level": {"min_value": 0, "max_value": 5}}
+
+    def validate(self, attrs):
+        if not attrs.get("reached") and attrs.get("condition"):
+            raise serializers.ValidationError(
+                {"condition": ["must be blank when the patient was not reached"]})
+        return attrs
+
+
+class PatientFilterSerializer(serializers.Serializer):
+    """Query parameters of the patient list; bad ones are a 400, not a 500."""
+
+    unit = serializers.CharField(required=False)
+    key_group = serializers.ChoiceField(choices=KeyGroup.choices, required=False)
+    risk = serializers.IntegerField(min_value=0, max_value=5, required=False)
+    # Not a BooleanField: DRF reads an absent boolean in a query string as False.
+    overdue = serializers.ChoiceField(choices=["true", "false"], required=False)
+    q = serializers.CharField(required=False, max_length=100)
+    reason = serializers.CharField(required=False, max_length=300)
+
+    def validate_overdue(self, value: str) -> bool:
+        return value == "true"
