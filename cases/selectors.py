@@ -183,3 +183,15 @@ def key_group_counts(patients: QuerySet[Patient]) -> dict[str, int]:
     counts = patients.aggregate(**{
         key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values})
     return counts
+
+
+def patient_map_data(patient: Patient) -> dict:
+    """What the patient page's small map draws: the residence point and its micro-grid."""
+    import json
+
+    unit = patient.micro_grid or patient.grid or patient.village
+    return {
+        "point": [patient.geom.x, patient.geom.y] if patient.geom else None,
+        "unit": json.loads(unit.geom.geojson) if unit is not None else None,
+        "unitName": str(unit) if unit is not None else "",
+    }

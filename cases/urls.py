@@ -1,0 +1,10 @@
+from django.urls import path
+
+from cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.patient_list, name="patients"),
+    path("<int:pk>/", views.patient_detail, name="patient"),
+    path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
+]

@@ -1,0 +1,85 @@
+"""Patient pages. Each view is a few lines around one selector or service; every
+patient comes through cases.selectors and every read is logged (R35)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from cases import ledgers, rules, selectors, services
+from cases.forms import FollowUpForm, PatientFilterForm
+from cases.models import KeyGroup
+
+
+@login_required
+def patient_list(request):
+    groups = selectors.field_groups_for(request.user)
+    form = PatientFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    filters = {k: v for k, v in filters.items()
+               if v not in (None, "") and selectors.FILTER_NEEDS.get(k, selectors.IDENTITY) in groups}
+    as_of = services.today()
+    patients = selectors.patients_filtered(request.user, filters, as_of=as_of)
+    page = Paginator(patients.select_related("micro_grid", "village"), 50).get_page(request.GET.get("page"))
+    services.access_log_record(user=request.user, action="list", patient_ids=[p.pk for p in page],
+                               query={k: str(v) for k, v in filters.items()})
+    counts = None
+    if selectors.RISK in groups:
+        totals = selectors.key_group_counts(selectors.patients_visible_to(request.user))
+        counts = [(key, label, totals[key]) for key, label in KeyGroup.choices]
+    rows = [(p, rules.days_overdue(p.next_due, as_of)) for p in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "cases/patient_list.html", {
+        "form": form, "page": page, "rows": rows, "counts": counts, "groups": groups,
+        "query": query.urlencode(), "key_group_labels": dict(KeyGroup.choices),
+        "ledger_kinds": _ledger_kinds(groups),
+    })
+
+
+def _ledger_kinds(groups) -> list[tuple[str, str]]:
+    kinds = [("key-groups", _("Key-group ledger"))]
+    if selectors.MEDICAL in groups:
+        kinds += [("lost", _("Lost-patient files")), ("followups-due", _("Follow-ups due"))]
+    return kinds
+
+
+@login_required
+def patient_detail(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk, reason=request.GET.get("reason", ""))
+    groups = selectors.field_groups_for(request.user)
+    form = FollowUpForm(request.POST or None) if selectors.MEDICAL in groups else None
+    if request.method == "POST":
+        if form is None:
+            raise Http404
+        if form.is_valid():
+            services.followup_record(user=request.user, patient=patient, **form.cleaned_data)
+            patient.refresh_from_db()
+            messages.success(request, _("Follow-up recorded. Next follow-up due: %(due)s") % {
+                "due": patient.next_due or "—"})
+            return redirect("cases:patient", pk=patient.pk)
+    team = selectors.teams_for([patient])[patient.pk]
+    return render(request, "cases/patient_detail.html", {
+        "patient": patient, "groups": groups, "team": team, "form": form,
+        "days_overdue": rules.days_overdue(patient.next_due, services.today()),
+        "followups": patient.followups.all()[:50] if selectors.MEDICAL in groups else None,
+        "assessments": patient.risk_assessments.all()[:20] if selectors.RISK in groups else None,
+        "tasks": patient.tasks.filter(closed_on__isnull=True) if selectors.MEDICAL in groups else None,
+        "key_group_labels": dict(KeyGroup.choices),
+        "map_data": selectors.patient_map_data(patient),
+    })
+
+
+@login_required
+def ledger_download(request, kind: str):
+    if kind not in dict(_ledger_kinds(selectors.field_groups_for(request.user))):
+        raise Http404
+    lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
+    as_of = services.today()
+    data = ledgers.ledger_export(kind, user=request.user, as_of=as_of, lang=lang, fmt="xlsx")
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{as_of.isoformat()}.xlsx"'
+    return response
