@@ -69,7 +69,21 @@ def patient_detail(request, pk: int):
         "tasks": patient.tasks.filter(closed_on__isnull=True) if selectors.MEDICAL in groups else None,
         "key_group_labels": dict(KeyGroup.choices),
         "map_data": selectors.patient_map_data(patient),
+        "care_group": _care_group(patient),
     })
+
+
+def _care_group(patient) -> list[tuple[str, list]] | None:
+    """R21: the care group of the village responsible for the patient (R22 when outside)."""
+    from gridmap.models import Role
+
+    village = patient.village or (patient.registration_unit.village
+                                  if patient.registration_unit_id and patient.registration_unit.village_id
+                                  else None)
+    if village is None:
+        return None
+    group = selectors.care_group(village)
+    return [(Role(role).label, people) for role, people in group.items()]
 
 
 @login_required

@@ -66,6 +66,8 @@ def test_the_detail_page_shows_team_gaps_and_map_and_records_a_follow_up(page, l
     page.goto(f"{live_server.url}/patients/{p1.pk}/")
     team = page.locator("#team").inner_text()
     assert "police姓名" in team and "micro_doc姓名" in team and "缺" in team  # liaison leader gap
+    care = page.locator("#care-group").inner_text()  # R21
+    assert "committee姓名" in care and "grid_a姓名、grid_b姓名" in care and "village_doc姓名" in care
     page.wait_for_selector("#patientmap path.leaflet-interactive")
     page.fill("input[name=followed_at]", "2026-11-20T09:30")
     page.select_option("select[name=method]", "面访")

@@ -170,3 +170,14 @@ def test_a_dry_run_writes_nothing(small_grid, tmp_path):
     ok, text = run_import("command", "import_patients", path, dry_run=True)
     assert ok and "dry run" in text
     assert not Patient.objects.exists()
+
+
+@pytest.mark.parametrize("risk,accepted", [("0", True), ("5", True), ("-1", False), ("6", False),
+                                           ("2.5", False), ("高", False)])
+def test_R2_risk_level_is_an_integer_0_to_5(small_grid, tmp_path, risk, accepted):
+    ok, text = run_import("function", "import_patients",
+                          write_table(tmp_path / "l.csv", [patient("P01", risk_level=risk)]), as_of=AS_OF)
+    assert ok == accepted, text
+    if not accepted:
+        assert "row 1, column risk_level:" in text
+        assert not Patient.objects.exists()
