@@ -35,3 +35,14 @@ def test_saving_a_unit_in_the_admin_keeps_its_ancestry(admin_client, small_grid)
     unit.refresh_from_db()
     assert unit.code == "6107270010010109" and unit.micro_grid_id == unit.pk
     assert unit.grid_id == unit.parent_id
+
+
+def test_the_access_log_is_readable_but_not_editable_in_the_admin(admin_client, admin_user):
+    from cases.models import AccessLog
+
+    entry = AccessLog.objects.create(user=admin_user, username="admin", action="view", patient_ids=[1, 2])
+    listing = admin_client.get("/admin/cases/accesslog/")
+    assert listing.status_code == 200 and "admin" in listing.content.decode()
+    assert admin_client.get("/admin/cases/accesslog/add/").status_code == 403
+    assert admin_client.post(f"/admin/cases/accesslog/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AccessLog.objects.filter(pk=entry.pk).exists()

@@ -1,0 +1,29 @@
+"""Administration of the register. Patient records are deliberately not in the
+admin: every read of one must go through cases.selectors and be logged (R35).
+The access log itself is here, read-only."""
+
+from django.contrib import admin
+
+from cases.models import AccessLog
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "username", "action", "patient_count", "reason")
+    list_filter = ("action",)
+    search_fields = ("username", "reason")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AccessLog._meta.fields]
+
+    @admin.display(description="patients")
+    def patient_count(self, entry: AccessLog) -> int:
+        return len(entry.patient_ids)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
