@@ -1,8 +1,9 @@
 """The demo county: a realistic five-level grid over the real boundary of 略阳县 (610727).
 
 `demo_county_build` writes the files of spec/formats.md (§1 grid units as one
-GeoPackage, §2 households as CSV, §7 staff as CSV); `demo_county_load` builds
-them and feeds them to the real importers, exactly as a user would.
+GeoPackage, §2 households, §7 staff, and from geodata/demo_patients.py §3 the
+patient ledger and §4 follow-ups, as CSV); `demo_county_load` builds them and
+feeds them to the real importers, exactly as a user would.
 
 How the county is made. The boundary (geodata/data/610727.geojson) is GCJ-02,
 so everything is generated in GCJ-02 and imported with source_crs="gcj02";
@@ -18,7 +19,8 @@ hamlets and kept 10 m inside its edges. Small cells near the centres thus
 hold as many households as large ones at the edge: a density falloff.
 
 Deterministic: one numpy Generator seeded with `seed` drives everything and
-the GeoPackage's timestamp is pinned, so a seed gives byte-identical files.
+the GeoPackage's timestamp is pinned, so a seed gives byte-identical files
+(the patient files also depend on `today`: their histories end there).
 """
 
 import logging
@@ -27,6 +29,7 @@ import warnings
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -39,7 +42,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Count
 
-from geodata.importers import grid_units_import, households_import, staff_import
+from cases import services as cases_services
+from geodata import demo_patients
+from geodata.importers import followups_import, grid_units_import, households_import, staff_import
+from geodata.importers.patients import patients_import
 from geodata.report import ImportReport
 from gridmap.models import LEVEL_FIELDS, GridUnit, Household, User
 
@@ -96,6 +102,8 @@ class DemoFiles:
     units: Path  # GeoPackage, all five levels, GCJ-02 (formats.md §1)
     households: Path  # CSV with lon/lat in GCJ-02 (§2)
     staff: Path  # CSV with Chinese headers (§7)
+    patients: Path  # the patient ledger, CSV with Chinese headers (§3)
+    followups: Path  # follow-up records, CSV with Chinese headers (§4)
 
 
 @dataclass
@@ -488,12 +496,13 @@ def _write_units(units: list[_Unit], county_deg, frame: _Frame, path: Path) -> N
 
 
 def demo_county_build(*, out_dir: Path, seed: int = DEMO_SEED, townships: int = 15,
-                      villages: tuple[int, int] = (9, 15), households: int = 60_000) -> DemoFiles:
+                      villages: tuple[int, int] = (9, 15), households: int = 60_000,
+                      today: date | None = None) -> DemoFiles:
     """Write the demo county's files into out_dir (created if missing); return their paths.
 
     townships (≤ 17) counts level-2 units; each gets villages[0]..villages[1]
-    villages; households is the exact number of household points. Same
-    arguments, same bytes.
+    villages; households is the exact number of household points; the patients'
+    histories end on `today` (default: today in Asia/Shanghai). Same arguments, same bytes.
     """
     if not 1 <= townships <= len(TOWNSHIPS):
         raise ValueError(f"townships must be 1..{len(TOWNSHIPS)}")
@@ -508,12 +517,15 @@ def demo_county_build(*, out_dir: Path, seed: int = DEMO_SEED, townships: int = 
     county = _Unit(COUNTY_CODE, COUNTY_NAME, 1, None, county_m, centre, COUNTY_NAME)
     units = _tree(county, frame, rng, townships, villages, households)
     files = DemoFiles(out_dir / "grid_units.gpkg", out_dir / "households.csv",
-                      out_dir / "staff.csv")
+                      out_dir / "staff.csv", out_dir / "patients.csv", out_dir / "followups.csv")
     _write_units(units, county_deg, frame, files.units)
     micro = [u for u in units if u.level == 5]
-    _households_frame(micro, frame, rng).to_csv(
-        files.households, index=False, float_format="%.7f", lineterminator="\n")
+    homes = _households_frame(micro, frame, rng)
+    homes.to_csv(files.households, index=False, float_format="%.7f", lineterminator="\n")
     _staff_frame(units, rng).to_csv(files.staff, index=False, lineterminator="\n")
+    demo_patients.demo_patients_write(micro=micro, households=homes, personas=_personas(units),
+                                      ledger=files.patients, followups=files.followups, seed=seed,
+                                      today=today or cases_services.today())
     return files
 
 
@@ -552,6 +564,7 @@ def demo_county_clear() -> None:
     Needed before loading another seed or size (the importers upsert by code
     and would find stale units overlapping new ones). The admin user stays.
     """
+    demo_patients.demo_patients_clear()
     Household.objects.filter(code__startswith=HOUSEHOLD_PREFIX).delete()
     User.objects.filter(username__in=STAFF_USERNAMES).delete()
     units = GridUnit.objects.filter(code__startswith=COUNTY_CODE)
@@ -562,15 +575,17 @@ def demo_county_clear() -> None:
 
 
 def demo_county_load(*, out_dir: Path, seed: int = DEMO_SEED, reset: bool = False,
-                     **sizes) -> dict:
+                     today: date | None = None, **sizes) -> dict:
     """Build the demo files, import them with the real importers, set demo logins.
 
     All in one transaction: any importer error rolls everything back and
-    raises DemoLoadError with the errors. `sizes` go to demo_county_build.
+    raises DemoLoadError with the errors. `sizes` go to demo_county_build;
+    patients are classified as of `today` (default: today in Asia/Shanghai).
     Idempotent: the importers upsert by code. Returns a summary: the files,
-    each import's counts and warnings, units per level, households and logins.
+    each import's counts and warnings, units per level, households, patients, logins.
     """
-    files = demo_county_build(out_dir=Path(out_dir), seed=seed, **sizes)
+    today = today or cases_services.today()
+    files = demo_county_build(out_dir=Path(out_dir), seed=seed, today=today, **sizes)
     with transaction.atomic():
         if reset:
             demo_county_clear()
@@ -580,6 +595,11 @@ def demo_county_load(*, out_dir: Path, seed: int = DEMO_SEED, reset: bool = Fals
                                                      source_crs=SOURCE_CRS)),
             "staff": _checked(staff_import(path=files.staff)),
         }
+        demo_patients.demo_patients_prune(ledger=files.patients, followups=files.followups)
+        reports["patients"] = _checked(patients_import(path=files.patients, as_of=today,
+                                                       source_crs=SOURCE_CRS))
+        reports["followups"] = _checked(followups_import(path=files.followups, as_of=today))
+        demo_patients.demo_patients_extras(seed=seed, today=today)
         _activate_logins(seed)
     return _summary(files, reports)
 
@@ -597,11 +617,11 @@ def _summary(files: DemoFiles, reports: dict) -> dict:
     logins.append({"username": ADMIN_USERNAME, "role": "administrator", "unit_code": "",
                    "unit_name": "/admin/", "password": DEMO_PASSWORD})
     return {
-        "files": {"units": str(files.units), "households": str(files.households),
-                  "staff": str(files.staff)},
+        "files": {name: str(getattr(files, name)) for name in DemoFiles.__dataclass_fields__},
         "units": {LEVEL_FIELDS[level]: n for level, n in per_level.items()},
         "households": county.households,
         "population": county.population,
+        "patients": demo_patients.demo_patients_summary(),
         "imports": reports,
         "warnings": sum(r["warnings"] for r in reports.values()),
         "users": [login["username"] for login in logins],

@@ -13,7 +13,7 @@ from geodata.demo import DEMO_SEED, DemoLoadError, demo_county_load
 
 
 class Command(BaseCommand):
-    help = "Build the demo county's files (formats.md §1, §2, §7) and import them."
+    help = "Build the demo county's files (formats.md §1–§4, §7) and import them."
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=DEMO_SEED,
@@ -43,6 +43,11 @@ class Command(BaseCommand):
                 f"import {kind}: created {report['created']}, updated {report['updated']}, "
                 f"unchanged {report['unchanged']}, warnings {report['warnings']} "
                 f"{report['warning_keys'] or ''}".rstrip())
+        patients = summary["patients"]
+        groups = ", ".join(f"{key} {n}" for key, n in patients["key_groups"].items())
+        self.stdout.write(f"patients: {patients['count']} (key groups: {groups}; outside "
+                          f"{patients['outside']}; follow-ups {patients['followups']}; team overrides "
+                          f"{patients['team_overrides']}; search actions {patients['lost_searches']})")
         self.stdout.write(f"files: {', '.join(summary['files'].values())}")
         self.stdout.write("")
         # The unit's Chinese name comes last: wide characters would break the columns.
