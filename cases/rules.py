@@ -245,16 +245,18 @@ def _due_after(start: date, condition: Condition | None, schedule: Schedule) -> 
 
 
 def next_due(*, attempts: Sequence[Attempt], condition: Condition | None, status: str,
-             registered_on: date | None, schedule: Schedule = Schedule()) -> date | None:
+             registered_on: date | None, schedule: Schedule = Schedule(),
+             consent: str | None = None) -> date | None:
     """R6 + R9: when the next follow-up is due.
 
-    None for inactive statuses (R4) and for 住院 (follow-up resumes after
-    discharge). A failed latest attempt is retried within `retry_days` (R9).
+    None for inactive statuses (R4), for 住院 (follow-up resumes after
+    discharge) and for unmanaged patients (R12: follow-up needs signed consent;
+    a village cadre helps the family instead). A failed latest attempt is retried within `retry_days` (R9).
     Otherwise the interval runs from the latest reached attempt, by its own
     condition falling back to `condition`; with no attempts at all it runs from
     `registered_on` by `condition` (None when that date is unknown too).
     """
-    if not is_active(status) or status == "住院":
+    if not is_active(status) or status == "住院" or is_unmanaged(consent=consent, status=status):
         return None
     ordered = _by_date(attempts)
     if ordered and not ordered[-1].reached:

@@ -95,7 +95,7 @@ def _classify_row(row: tuple, as_of: date, plan: rules.Schedule) -> tuple:
     )
     current = _condition(condition)
     due = rules.next_due(attempts=attempts, condition=current, status=status,
-                         registered_on=registered_on, schedule=plan)
+                         registered_on=registered_on, schedule=plan, consent=consent or None)
     face_due = (rules.needs_quarterly_face_to_face(status=status, risk_level=risk, condition=current)
                 and not rules.face_to_face_done_in_quarter(attempts, as_of))
     retry = bool(attempts) and not attempts[-1].reached and rules.is_active(status)

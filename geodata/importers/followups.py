@@ -128,11 +128,11 @@ def _write() -> tuple[int, int]:
     # R2 history: a re-assessment made at a follow-up.
     execute("""
         INSERT INTO cases_riskassessment (patient_id, assessed_on, level, source)
-        SELECT DISTINCT ON (p.id, s.followed_at::date) p.id,
+        SELECT DISTINCT ON (p.id, (s.followed_at AT TIME ZONE 'Asia/Shanghai')::date) p.id,
                (s.followed_at AT TIME ZONE 'Asia/Shanghai')::date, s.risk_level, 'follow_up'
         FROM stage_followups s JOIN cases_patient p ON p.patient_no = s.patient_no
         WHERE s.risk_level IS NOT NULL
-        ORDER BY p.id, s.followed_at::date, s.followed_at DESC
+        ORDER BY p.id, (s.followed_at AT TIME ZONE 'Asia/Shanghai')::date, s.followed_at DESC
         ON CONFLICT (patient_id, assessed_on, source) DO UPDATE SET level = EXCLUDED.level
     """)
     return created, updated

@@ -121,3 +121,13 @@ def test_reimporting_follow_ups_does_not_duplicate_them(ledger, tmp_path):
     load(tmp_path, rows)
     load(tmp_path, rows, name="again.csv")
     assert FollowUp.objects.count() == 2
+
+
+def test_risk_reassessments_are_dated_by_the_local_day(ledger, tmp_path):
+    # 07:30 and 09:00 Beijing time are the same local day but different UTC days.
+    ok, text = load(tmp_path, [followup("P01", "2026-06-10 07:30", risk_level="2", condition="基本稳定"),
+                               followup("P01", "2026-06-10 09:00", risk_level="1", condition="基本稳定"),
+                               followup("P01", "2026-06-11 07:00", risk_level="0")])
+    assert ok, text
+    history = dict(RiskAssessment.objects.filter(source="follow_up").values_list("assessed_on", "level"))
+    assert history == {date(2026, 6, 10): 1, date(2026, 6, 11): 0}

@@ -395,7 +395,7 @@ def test_R6_in_hospital_has_no_due_date():
     assert due([failed(D(2023, 1, 31))], status="住院") is None
 
 
-@pytest.mark.parametrize("status", ["失访", "非在管"])
+@pytest.mark.parametrize("status", ["失访"])  # 非在管 has none: R12
 def test_R6_other_active_statuses_stay_due(status):
     assert due([reached(D(2023, 1, 31), STABLE)], status=status) == D(2023, 4, 30)
 
@@ -736,3 +736,12 @@ def test_R13_R19_groups_come_in_canonical_order():
 
 def test_R13_R19_in_hospital_patients_keep_their_key_groups():
     assert key_groups(facts(status="住院", risk_level=5), AS_OF) == ["high_risk"]
+
+
+def test_R12_R6_an_unmanaged_patient_has_no_follow_up_due():
+    history = [reached(D(2023, 1, 31), STABLE)]
+    assert next_due(attempts=history, condition=None, status="在管", registered_on=None,
+                    consent="不同意") is None
+    assert next_due(attempts=history, condition=None, status="非在管", registered_on=None) is None
+    assert next_due(attempts=history, condition=None, status="在管", registered_on=None,
+                    consent="同意") == D(2023, 4, 30)
