@@ -92,3 +92,16 @@ def test_an_unknown_user_or_unit_is_an_error(register, tmp_path):
         export(tmp_path, "key-groups", "--user=ghost")
     with pytest.raises(CommandError, match="no unit"):
         export(tmp_path, "key-groups", "--unit=0000")
+
+
+def test_a_ledger_as_of_another_date_is_evaluated_on_that_date_without_writing_R16(register, tmp_path):
+    from cases.services import patients_classify
+
+    Patient.objects.filter(patient_no="P05").update(resident_since=date(2026, 3, 1))
+    patients_classify(as_of=AS_OF)
+    out = tmp_path / "later.csv"
+    call_command("export_ledger", "key-groups", "--format=csv", "--as-of=2026-09-01", "-o", str(out))
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert {r[0]: r[7] for r in rows[1:]}["P05"] == ""  # six months passed by then
+    stored = Patient.objects.get(patient_no="P05")
+    assert stored.key_groups == ["floating"] and stored.classified_on == AS_OF
