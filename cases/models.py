@@ -251,9 +251,13 @@ class Task(models.Model):
         RETRY = "retry", _("follow-up retry")  # R9
         FACE_TO_FACE = "face_to_face", _("quarterly face-to-face visit")  # R8
         MOBILISE_ADMISSION = "mobilise_admission", _("mobilise admission")  # R8
+        PHONE_FOLLOW_UP = "phone_follow_up", _("telephone follow-up during a transfer")  # R25
 
     patient = models.ForeignKey(Patient, models.CASCADE, related_name="tasks")
     kind = models.CharField(max_length=24, choices=Kind.choices)
+    # The unit whose team does it: the residence's, the origin's during a transfer
+    # (R25); acceptance moves every open task to the destination.
+    unit = models.ForeignKey(GridUnit, models.SET_NULL, null=True, blank=True, related_name="+")
     due_on = models.DateField(_("due"), null=True, blank=True)
     opened_on = models.DateField(_("opened"))
     closed_on = models.DateField(_("closed"), null=True, blank=True)
@@ -304,3 +308,200 @@ class AccessLog(models.Model):
         verbose_name_plural = _("access log")
         ordering = ["-at"]
         indexes = [models.Index(fields=["user", "at"]), GinIndex(fields=["patient_ids"])]
+
+
+# --- Moves, handoffs and transfers (R23–R28) -------------------------------------------------
+
+
+class MoveKind(models.TextChoices):
+    """R23: canonical move kinds (formats.md), by the level crossed."""
+
+    MICRO_GRID = "micro_grid", _("within a grid")  # handoff
+    GRID = "grid", _("within a village")  # handoff
+    VILLAGE = "village", _("within a township")  # transfer
+    TOWNSHIP = "township", _("within a county")  # transfer
+    COUNTY = "county", _("between counties")  # transfer
+    OUTSIDE = "outside", _("out of the area")  # outflow
+
+
+class Transfer(models.Model):
+    """R23–R26: one detected residence change (流转) and what follows it.
+
+    Handoffs (micro_grid, grid) are effective at once. Transfers (village,
+    township, county) run detected → reported → exchanged → accepted, or
+    disputed → escalated → resolved, or cancelled; until acceptance the
+    patient stays with the origin (the patient row keeps its old residence
+    and units; the new ones are here). Outflows (outside) stay open with the
+    origin responsible.
+    """
+
+    class State(models.TextChoices):
+        HANDED_OVER = "handed_over", _("handed over")
+        DETECTED = "detected", _("detected")
+        REPORTED = "reported", _("reported")
+        EXCHANGED = "exchanged", _("information exchanged")
+        ACCEPTED = "accepted", _("accepted")
+        DISPUTED = "disputed", _("disputed")
+        ESCALATED = "escalated", _("escalated")
+        RESOLVED = "resolved", _("resolved")
+        CANCELLED = "cancelled", _("cancelled")
+        OUTFLOW = "outflow", _("outflow (origin responsible)")
+
+    OPEN_STATES = ("detected", "reported", "exchanged", "disputed", "escalated", "outflow")
+
+    class Source(models.TextChoices):
+        IMPORT = "import", _("ledger import")
+        API = "api", _("API")
+        FORM = "form", _("form")
+
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="transfers")
+    kind = models.CharField(_("kind"), max_length=12, choices=MoveKind.choices)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    from_unit = models.ForeignKey(GridUnit, models.PROTECT, null=True, blank=True, related_name="+",
+                                  verbose_name=_("from"))
+    to_unit = models.ForeignKey(GridUnit, models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name=_("to"))
+    from_point = models.PointField(srid=4326, null=True, blank=True)
+    to_point = models.PointField(srid=4326, null=True, blank=True)
+    to_address = models.CharField(_("new address"), max_length=300, blank=True)
+    detected_at = models.DateTimeField(_("detected"))
+    reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
+    exchanged_at = models.DateTimeField(_("exchanged"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    disputed_at = models.DateTimeField(_("disputed"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)  # resolved or cancelled
+    # R24 deadlines, set as each step happens; fallback years: the calendar was guessed.
+    report_by = models.DateTimeField(_("report by"), null=True, blank=True)
+    exchange_by = models.DateTimeField(_("exchange by"), null=True, blank=True)
+    accept_by = models.DateTimeField(_("accept by"), null=True, blank=True)
+    calendar_fallback_years = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    # R26: a dispute carries the origin's risk assessment and a written explanation.
+    dispute_explanation = models.TextField(_("explanation"), blank=True)
+    dispute_risk_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    dispute_risk_assessed_on = models.DateField(null=True, blank=True)
+    escalated_to = models.CharField(max_length=16, blank=True)  # "county" or "above_county"
+    resolution = models.TextField(_("resolution"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        ordering = ["-detected_at"]
+        constraints = [
+            # Two simultaneous moves of one patient produce one open transfer.
+            models.UniqueConstraint(fields=["patient"], condition=Q(state__in=(
+                "detected", "reported", "exchanged", "disputed", "escalated", "outflow")),
+                name="one_open_transfer_per_patient"),
+        ]
+        indexes = [models.Index(fields=["state"]), models.Index(fields=["to_unit", "state"]),
+                   models.Index(fields=["from_unit", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} · {self.get_kind_display()} · {self.get_state_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+
+class TransferAttachment(models.Model):
+    """R26: evidence attached to a disputed transfer."""
+
+    transfer = models.ForeignKey(Transfer, models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="transfers/%Y/%m/")
+    uploaded_by = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+
+class EventReport(models.Model):
+    """R27/R28: a discovered event reported to the township group; late ones flagged."""
+
+    class Kind(models.TextChoices):
+        LOST_CONTACT = "lost_contact", _("lost contact")  # 失联
+        NO_GUARDIAN = "no_guardian", _("no guardian")  # 无监护
+        IRREGULAR_MEDICATION = "irregular_medication", _("irregular medication")  # 不规律服药
+        RELAPSE = "relapse", _("relapse or worsening")  # 复发或病情加重
+        INCIDENT_RISK = "incident_risk", _("other incident risk")  # 其他肇事肇祸风险
+        LIKELY_TO_LEAVE = "likely_to_leave", _("likely to leave")  # R27 拟外出
+
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="event_reports")
+    kind = models.CharField(_("event"), max_length=24, choices=Kind.choices)
+    discovered_at = models.DateTimeField(_("discovered"))
+    reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
+    due_by = models.DateTimeField(_("report by"))
+    note = models.TextField(_("note"), blank=True)
+    reported_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("event report")
+        verbose_name_plural = _("event reports")
+        ordering = ["-discovered_at"]
+
+    @property
+    def late(self) -> bool:
+        return self.reported_at is not None and self.reported_at > self.due_by
+
+
+class Alert(models.Model):
+    """A missed deadline found by the sweep (R24, R27, R28); one per thing and kind."""
+
+    class Kind(models.TextChoices):
+        REPORT_OVERDUE = "report_overdue", _("transfer not reported in time")
+        EXCHANGE_OVERDUE = "exchange_overdue", _("information not exchanged in time")
+        ACCEPT_OVERDUE = "accept_overdue", _("transfer not accepted in time")
+        EVENT_OVERDUE = "event_overdue", _("event not reported in time")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    transfer = models.ForeignKey(Transfer, models.CASCADE, null=True, blank=True, related_name="alerts")
+    event_report = models.ForeignKey(EventReport, models.CASCADE, null=True, blank=True,
+                                     related_name="alerts")
+    unit = models.ForeignKey(GridUnit, models.CASCADE, null=True, blank=True, related_name="+")
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            # A sweep run twice creates nothing twice.
+            models.UniqueConstraint(fields=["kind", "transfer"], condition=Q(transfer__isnull=False),
+                                    name="one_alert_per_transfer_kind"),
+            models.UniqueConstraint(fields=["kind", "event_report"],
+                                    condition=Q(event_report__isnull=False),
+                                    name="one_alert_per_event_kind"),
+        ]
+
+
+class Notification(models.Model):
+    """A message to one person: a handoff into or out of their grid (R23), a floating
+    patient of their registration village (R27)."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="notifications")
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="+")
+    transfer = models.ForeignKey(Transfer, models.CASCADE, null=True, blank=True, related_name="+")
+    key = models.CharField(max_length=64)  # what it is about, for idempotence
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "patient", "key"],
+                                               name="notification_once")]
+
+
+class CalendarDay(models.Model):
+    """An administrator's correction of the working-day calendar (R24): a holiday or a
+    make-up working day (调休), e.g. for a year the built-in calendar does not know."""
+
+    day = models.DateField(_("date"), unique=True)
+    working = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["day"]

@@ -364,3 +364,37 @@ def key_groups(facts: PatientFacts, as_of: date, schedule: Schedule = Schedule()
                   or facts.admissions_past_year >= 2),
     }
     return [group for group in KEY_GROUPS if member[group]]
+
+
+# R23: move kinds by the level of the lowest unit the old and new residence share
+# (formats.md, "Canonical keys"); a handoff stays in one village, a transfer does not.
+MOVE_KINDS: tuple[str, ...] = ("micro_grid", "grid", "village", "township", "county", "outside")
+HANDOFF_KINDS = frozenset({"micro_grid", "grid"})
+TRANSFER_KINDS = frozenset({"village", "township", "county"})
+_SHARED_LEVEL_KIND = {4: "micro_grid", 3: "grid", 2: "village", 1: "township"}
+
+
+def move_kind(old: Sequence[int | None], new: Sequence[int | None]) -> str | None:
+    """R23: the kind of a residence change between two placements.
+
+    `old` and `new` are the unit ids at levels 1..5 (county … micro-grid), None
+    where there is none; an all-None `new` is a point in no stored unit. Returns
+    None when the deepest units are the same (no move), "outside" when the new
+    point lies in no unit, "county" when no level-1 unit is shared (including an
+    old placement that is unknown), else the kind named after the lowest shared
+    level's child (same grid -> "micro_grid", same village -> "grid", …).
+    """
+    if len(old) != 5 or len(new) != 5:
+        raise ValueError("placements have five levels")
+    if not any(new):
+        return None if not any(old) else "outside"
+    if _deepest(old) == _deepest(new):
+        return None
+    for level in (4, 3, 2, 1):
+        if old[level - 1] is not None and old[level - 1] == new[level - 1]:
+            return _SHARED_LEVEL_KIND[level]
+    return "county"
+
+
+def _deepest(placement: Sequence[int | None]) -> int | None:
+    return next((unit for unit in reversed(placement) if unit is not None), None)

@@ -158,8 +158,11 @@ def _sync_tasks(as_of: date) -> None:
               AND NOT {flag}
         """, [as_of, kind])
         execute(f"""
-            INSERT INTO cases_task (patient_id, kind, due_on, opened_on)
-            SELECT c.id, %s, {due}, %s FROM classified c JOIN cases_patient p ON p.id = c.id
+            INSERT INTO cases_task (patient_id, kind, due_on, opened_on, unit_id)
+            SELECT c.id, %s, {due}, %s,
+                   coalesce(p.micro_grid_id, p.grid_id, p.village_id, p.township_id, p.county_id,
+                            p.registration_unit_id)
+            FROM classified c JOIN cases_patient p ON p.id = c.id
             WHERE {flag}
             ON CONFLICT (patient_id, kind) WHERE closed_on IS NULL
             DO UPDATE SET due_on = EXCLUDED.due_on
@@ -205,17 +208,21 @@ def _place(patient, point) -> None:
 
 
 @transaction.atomic
-def patient_update(*, user, patient, data: dict) -> None:
+def patient_update(*, user, patient, data: dict, source: str = "api") -> None:
     """Apply validated changes from the API or the patient form, record a new risk
     assessment (R2), reclassify (R5–R19) and log the change (R35)."""
+    from cases import transfers
     from cases.models import RiskAssessment
 
     point = data.pop("point", None)
+    # A new address with a new point belongs to the move: a transfer keeps the
+    # patient's old residence until the destination accepts (R25).
+    address = data.pop("residence_address", "") if point is not None else ""
     risk_changed = "risk_level" in data and data["risk_level"] != patient.risk_level
     for name, value in data.items():
         setattr(patient, name, value)
     if point is not None:
-        _place(patient, point)
+        transfers.patient_move(user=user, patient=patient, point=point, address=address, source=source)
     if risk_changed and patient.risk_level is not None:
         patient.risk_assessed_on = data.get("risk_assessed_on") or today()
         RiskAssessment.objects.update_or_create(

@@ -72,6 +72,7 @@ def patients_import(
 ) -> ImportReport:
     """Create or update patients by patient_no, place them (R0) and classify them as of as_of."""
     from cases import services as cases_services
+    from cases import transfers
 
     step = progress or no_progress
     report = ImportReport(kind="patients", dry_run=dry_run)
@@ -104,11 +105,13 @@ def patients_import(
         with report.phase("assign"):
             for statement in services.point_assignment_sql("stage_patients", "n", "stage_patient_assign"):
                 execute(statement)
+            transfers.moves_detect_staged("stage_patients", "stage_patient_assign")  # R23
         step(0.5, "placed")
         with report.phase("write"):
             _write_guardians()
             report.created, report.updated = _write_patients()
             report.unchanged = report.read - report.created - report.updated
+            report.stats["moves"] = transfers.moves_apply_staged()
             _write_risk_history(as_of)
             _report_outside(report)
         step(0.7, "written")

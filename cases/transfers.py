@@ -1,0 +1,445 @@
+"""Moves, handoffs and transfers (R23–R26): detection, the transfer state machine,
+its deadlines, and the sweep that raises alerts.
+
+Detection for a whole ledger is set-based (`moves_detect_staged`, used by the
+patient import); a single residence change from the API or a form goes through
+`patient_move`, which applies the same rule (`cases.rules.move_kind`).
+State changes that can race are conditional UPDATEs on the expected state, and
+the database allows one open transfer per patient, so two simultaneous moves
+of one patient produce one transfer.
+"""
+
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from cases import deadlines, rules
+from cases.models import Alert, CalendarDay, Patient, Task, Transfer
+from gridmap.models import LEVEL_FIELDS, GridUnit, Role
+
+PLACEMENT = [f"{name}_id" for name in LEVEL_FIELDS.values()]
+OPEN = Transfer.OPEN_STATES
+
+
+class TransitionError(Exception):
+    """A transfer cannot take that step (wrong state, or not this user's to take)."""
+
+
+def calendar_overrides() -> deadlines.CalendarOverrides:
+    """The administrator's holidays and make-up days (CalendarDay), for R24."""
+    days = list(CalendarDay.objects.values_list("day", "working"))
+    return deadlines.CalendarOverrides(holidays=[d for d, working in days if not working],
+                                       workdays=[d for d, working in days if working])
+
+
+def placement(patient: Patient) -> tuple:
+    """The units responsible for a patient: the residence's, or for a residence
+    outside every stored unit the registration unit's chain (R22)."""
+    own = tuple(getattr(patient, column) for column in PLACEMENT)
+    if any(own) or patient.registration_unit_id is None:
+        return own
+    unit = patient.registration_unit
+    return tuple(unit.ancestor_id(level) for level in LEVEL_FIELDS)
+
+
+def _deepest(units: tuple) -> int | None:
+    return next((u for u in reversed(units) if u is not None), None)
+
+
+# --- Detection ---------------------------------------------------------------------------------
+
+def patient_move(*, user, patient: Patient, point, address: str = "", source: str = "api") -> Transfer | None:
+    """A new residence point for one patient (API, form). Handoffs re-home the patient at
+    once; transfers and outflows leave them with the origin until acceptance (R25)."""
+    from cases.services import _place
+
+    target = Patient(registration_unit_id=None)
+    _place(target, point)
+    new = tuple(getattr(target, column) for column in PLACEMENT)
+    kind = rules.move_kind(placement(patient), new)
+    if kind is None:
+        patient.geom = point
+        if address:
+            patient.residence_address = address
+        return None
+    with transaction.atomic():
+        current = patient.transfers.filter(state__in=OPEN).first()
+        if current is not None:
+            if current.to_unit_id == _deepest(new) and current.kind == kind:
+                return current  # the same move reported again
+            _close(current, Transfer.State.CANCELLED, resolution="superseded by a newer move")
+        transfer = _open(patient=patient, kind=kind, to_unit_id=_deepest(new), to_point=point,
+                         to_address=address or patient.residence_address, source=source)
+        if transfer is not None and kind in rules.HANDOFF_KINDS:
+            for column, value in zip(PLACEMENT, new, strict=True):
+                setattr(patient, column, value)
+            patient.geom, patient.outside = point, False
+            if address:
+                patient.residence_address = address
+    return transfer
+
+
+def _open(*, patient: Patient, kind: str, to_unit_id, to_point, to_address: str, source: str
+          ) -> Transfer | None:
+    """Record a detected move; None if another open transfer won a race for this patient."""
+    now = timezone.now()
+    state = (Transfer.State.HANDED_OVER if kind in rules.HANDOFF_KINDS
+             else Transfer.State.OUTFLOW if kind == "outside" else Transfer.State.DETECTED)
+    transfer = Transfer(
+        patient=patient, kind=kind, state=state, source=source,
+        from_unit_id=_deepest(placement(patient)), to_unit_id=to_unit_id,
+        from_point=patient.geom, to_point=to_point, to_address=to_address, detected_at=now,
+    )
+    if state == Transfer.State.DETECTED:
+        transfer.report_by = deadlines.hours_deadline(now, 24)  # R24
+    if state == Transfer.State.HANDED_OVER:
+        transfer.accepted_at = transfer.closed_at = now
+    try:
+        with transaction.atomic():
+            transfer.save()
+    except IntegrityError:
+        return None
+    if state == Transfer.State.HANDED_OVER:
+        notify_handoffs([transfer.pk])
+    elif state == Transfer.State.DETECTED:
+        open_phone_follow_ups([transfer.pk])
+    return transfer
+
+
+# Why raw SQL (here and below): the same statements serve one move from the API and
+# hundreds from a ledger import, set-based, idempotent through unique indexes.
+def notify_handoffs(transfer_ids: list[int]) -> int:
+    """R23: both grid workers — of the old and of the new grid — are told of a handoff."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO cases_notification (user_id, patient_id, transfer_id, key, text, created_at)
+            SELECT DISTINCT sa.user_id, t.patient_id, t.id, 'handoff:' || t.id,
+                   p.patient_no || ' ' || p.name || ': ' || fu.name || ' → ' || tu.name, now()
+            FROM cases_transfer t
+            JOIN cases_patient p ON p.id = t.patient_id
+            JOIN gridmap_gridunit fu ON fu.id = t.from_unit_id
+            JOIN gridmap_gridunit tu ON tu.id = t.to_unit_id
+            JOIN gridmap_gridunit su ON su.grid_id IN (fu.grid_id, tu.grid_id)
+            JOIN gridmap_staffassignment sa ON sa.unit_id = su.id AND sa.role = 'grid_worker'
+            WHERE t.id = ANY(%s)
+            ON CONFLICT (user_id, patient_id, key) DO NOTHING
+        """, [list(transfer_ids)])
+        return cursor.rowcount
+
+
+def open_phone_follow_ups(transfer_ids: list[int]) -> None:
+    """R25: until the destination accepts, the origin follows up by telephone."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO cases_task (patient_id, kind, due_on, opened_on, unit_id)
+            SELECT t.patient_id, 'phone_follow_up', p.next_due,
+                   (t.detected_at AT TIME ZONE 'Asia/Shanghai')::date, t.from_unit_id
+            FROM cases_transfer t JOIN cases_patient p ON p.id = t.patient_id
+            WHERE t.id = ANY(%s)
+            ON CONFLICT (patient_id, kind) WHERE closed_on IS NULL DO NOTHING
+        """, [list(transfer_ids)])
+
+
+# --- Detection for a whole ledger (set-based) ------------------------------------------------
+
+def _levels(prefix: str, table: str, fallback: str | None = None) -> list[str]:
+    """SQL for the five placement columns; with a fallback, a placement with no unit at
+    any level is replaced by the fallback's (the registration unit's chain, R22)."""
+    own = [f"{table}.{c}" for c in PLACEMENT]
+    if fallback is None:
+        return [f"{c} AS {prefix}{i}" for i, c in enumerate(own, 1)]
+    empty = f"coalesce({', '.join(own)}) IS NULL"
+    return [f"CASE WHEN {empty} THEN {fallback}.{c} ELSE {table}.{c} END AS {prefix}{i}"
+            for i, c in enumerate(PLACEMENT, 1)]
+
+
+OPEN_SQL = "(" + ", ".join(f"'{state}'" for state in OPEN) + ")"
+# R23 in SQL, the same decision as cases.rules.move_kind (tests compare the two).
+KIND_SQL = """
+    CASE
+        WHEN coalesce(n1, n2, n3, n4, n5) IS NULL THEN
+            CASE WHEN coalesce(o1, o2, o3, o4, o5) IS NULL THEN NULL ELSE 'outside' END
+        WHEN coalesce(o5, o4, o3, o2, o1) = coalesce(n5, n4, n3, n2, n1) THEN NULL
+        WHEN o4 = n4 THEN 'micro_grid'
+        WHEN o3 = n3 THEN 'grid'
+        WHEN o2 = n2 THEN 'village'
+        WHEN o1 = n1 THEN 'township'
+        ELSE 'county'
+    END
+"""
+
+
+def moves_detect_staged(stage: str, assign: str) -> None:
+    """Compare each staged patient's new residence with the stored one (R23).
+
+    Fills the temporary table stage_moves with every existing patient who moved or
+    who has an open transfer: the kind, the old residence (kept for transfers and
+    outflows: the patient stays with the origin until acceptance, R25) and whether
+    the move is the one already open (a re-import of the same ledger opens nothing).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS stage_moves")
+        # Table names are the importer's own temporary tables, not input.
+        cursor.execute(f"""
+            CREATE TEMP TABLE stage_moves ON COMMIT DROP AS
+            WITH compared AS (
+                SELECT p.id AS patient_id, s.n, p.geom AS old_geom, p.residence_address AS old_address,
+                       p.resident_since AS old_since, p.outside AS old_outside,
+                       {', '.join(f'p.{c} AS own{i}' for i, c in enumerate(PLACEMENT, 1))},
+                       {', '.join(_levels('o', 'p', 'r'))}, {', '.join(_levels('n', 'u'))},
+                       s.geom AS new_geom, s.residence_address AS new_address,
+                       t.id AS open_id, t.kind AS open_kind, t.to_unit_id AS open_to
+                FROM {stage} s
+                JOIN cases_patient p ON p.patient_no = s.patient_no
+                LEFT JOIN {assign} a ON a.n = s.n
+                LEFT JOIN gridmap_gridunit u ON u.id = a.unit_id
+                LEFT JOIN gridmap_gridunit r ON r.id = p.registration_unit_id
+                LEFT JOIN cases_transfer t ON t.patient_id = p.id AND t.state IN {OPEN_SQL}
+            )
+            SELECT *, {KIND_SQL} AS kind, coalesce(o5, o4, o3, o2, o1) AS from_unit,
+                   coalesce(n5, n4, n3, n2, n1) AS to_unit
+            FROM compared
+        """)
+        cursor.execute("""
+            DELETE FROM stage_moves WHERE kind IS NULL AND open_id IS NULL;
+            ALTER TABLE stage_moves ADD COLUMN same_open bool;
+            UPDATE stage_moves SET same_open = open_id IS NOT NULL AND open_kind = kind
+                                               AND open_to IS NOT DISTINCT FROM to_unit;
+        """)
+
+
+def moves_apply_staged(*, source: str = "import") -> dict[str, int]:
+    """After the ledger's rows are written: keep transfers and outflows with the origin,
+    cancel superseded transfers, open the new ones (R23–R25). Returns new moves by kind."""
+    handoffs = sorted(rules.HANDOFF_KINDS)
+    with connection.cursor() as cursor:
+        restore = ", ".join(f"{c} = m.own{i}" for i, c in enumerate(PLACEMENT, 1))
+        cursor.execute(f"""
+            UPDATE cases_patient p SET geom = m.old_geom, residence_address = m.old_address,
+                   resident_since = m.old_since, outside = m.old_outside, {restore}
+            FROM stage_moves m
+            WHERE p.id = m.patient_id AND m.kind IS NOT NULL AND m.kind <> ALL(%s)
+        """, [handoffs])
+        cursor.execute(f"""
+            UPDATE cases_transfer t SET state = 'cancelled', closed_at = now(), updated_at = now(),
+                   resolution = CASE WHEN m.kind IS NULL THEN 'the patient is back at the origin'
+                                     ELSE 'superseded by a newer move' END
+            FROM stage_moves m
+            WHERE t.id = m.open_id AND NOT m.same_open AND t.state IN {OPEN_SQL}
+        """)
+        cursor.execute("""
+            UPDATE cases_task k SET closed_on = (now() AT TIME ZONE 'Asia/Shanghai')::date
+            FROM stage_moves m WHERE k.patient_id = m.patient_id AND NOT m.same_open
+              AND m.open_id IS NOT NULL AND k.kind = 'phone_follow_up' AND k.closed_on IS NULL
+        """)
+        cursor.execute(f"""
+            INSERT INTO cases_transfer (patient_id, kind, state, source, from_unit_id, to_unit_id,
+                from_point, to_point, to_address, detected_at, report_by, accepted_at, closed_at,
+                calendar_fallback_years, dispute_explanation, escalated_to, resolution, updated_at)
+            SELECT m.patient_id, m.kind,
+                   CASE WHEN m.kind = ANY(%s) THEN 'handed_over' WHEN m.kind = 'outside' THEN 'outflow'
+                        ELSE 'detected' END,
+                   %s, m.from_unit, m.to_unit, m.old_geom, m.new_geom, m.new_address, now(),
+                   CASE WHEN m.kind <> ALL(%s) AND m.kind <> 'outside'
+                        THEN now() + interval '24 hours' END,  -- R24: report within 24 hours
+                   CASE WHEN m.kind = ANY(%s) THEN now() END, CASE WHEN m.kind = ANY(%s) THEN now() END,
+                   '{{}}', '', '', '', now()
+            FROM stage_moves m WHERE m.kind IS NOT NULL AND NOT m.same_open
+            ON CONFLICT (patient_id) WHERE state IN {OPEN_SQL} DO NOTHING
+            RETURNING id, kind
+        """, [handoffs, source, handoffs, handoffs, handoffs])
+        opened = cursor.fetchall()
+    notify_handoffs([i for i, kind in opened if kind in rules.HANDOFF_KINDS])
+    open_phone_follow_ups([i for i, kind in opened if kind in rules.TRANSFER_KINDS])
+    counts: dict[str, int] = {}
+    for _, kind in opened:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+# --- The state machine (R24–R26) ---------------------------------------------------------------
+
+ANY_ROLE = tuple(Role.values)
+TOWNSHIP_GROUP = (Role.TOWNSHIP_OFFICE, Role.HEALTH_STAFF, Role.COUNTY_OFFICE)
+
+
+def acts_for(user, unit_id: int | None, roles=ANY_ROLE) -> bool:
+    """Whether the user holds one of the roles on the unit or a unit above it."""
+    if user.is_superuser:
+        return True
+    if unit_id is None:
+        return False
+    unit = GridUnit.objects.get(pk=unit_id)
+    chain = [unit.ancestor_id(level) for level in LEVEL_FIELDS if level <= unit.level]
+    return user.assignments.filter(unit_id__in=chain, role__in=roles).exists()
+
+
+def _advance(transfer: Transfer, *, expected: tuple, **changes) -> None:
+    """Move to the next state only if the transfer is still in an expected one: two
+    people acting at once cannot both succeed (conditional update)."""
+    changes["updated_at"] = timezone.now()
+    if not Transfer.objects.filter(pk=transfer.pk, state__in=expected).update(**changes):
+        raise TransitionError("the transfer has changed state; reload it")
+    transfer.refresh_from_db()
+
+
+def _clear_alerts(transfer: Transfer, kind: str) -> None:
+    Alert.objects.filter(transfer=transfer, kind=kind, cleared_at__isnull=True).update(
+        cleared_at=timezone.now())
+
+
+def _require(user, unit_id, roles, what: str) -> None:
+    if not acts_for(user, unit_id, roles):
+        raise TransitionError(f"only {what} can do this")
+
+
+@transaction.atomic
+def transfer_report(*, user, transfer: Transfer, now: datetime | None = None) -> None:
+    """R24: the origin team has verified the move and reports it to the township group."""
+    _require(user, transfer.from_unit_id, ANY_ROLE, "the origin's team")
+    now = now or timezone.now()
+    _advance(transfer, expected=(Transfer.State.DETECTED,), state=Transfer.State.REPORTED,
+             reported_at=now, exchange_by=deadlines.hours_deadline(now, 24))
+    _clear_alerts(transfer, Alert.Kind.REPORT_OVERDUE)
+
+
+@transaction.atomic
+def transfer_exchange(*, user, transfer: Transfer, now: datetime | None = None) -> None:
+    """R24: the origin township group has exchanged information with the destination;
+    the destination now has 5 working days (the day of exchange not counted)."""
+    _require(user, transfer.from_unit_id, TOWNSHIP_GROUP, "the origin's township group")
+    now = now or timezone.now()
+    accept_by, fallback = deadlines.working_day_deadline(now, 5, calendar_overrides())
+    _advance(transfer, expected=(Transfer.State.REPORTED,), state=Transfer.State.EXCHANGED,
+             exchanged_at=now, accept_by=accept_by, calendar_fallback_years=sorted(fallback))
+    _clear_alerts(transfer, Alert.Kind.EXCHANGE_OVERDUE)
+
+
+@transaction.atomic
+def transfer_accept(*, user, transfer: Transfer, now: datetime | None = None) -> None:
+    """R25: only the destination accepts; in the same transaction the patient moves to
+    the destination and every open task goes with them."""
+    _require(user, transfer.to_unit_id, TOWNSHIP_GROUP, "the destination's township group")
+    now = now or timezone.now()
+    _advance(transfer, expected=(Transfer.State.EXCHANGED,), state=Transfer.State.ACCEPTED,
+             accepted_at=now, closed_at=now)
+    _rehome(transfer)
+    _clear_alerts(transfer, Alert.Kind.ACCEPT_OVERDUE)
+
+
+def _rehome(transfer: Transfer) -> None:
+    from cases.services import patients_classify
+
+    patient = Patient.objects.select_for_update().get(pk=transfer.patient_id)
+    unit = transfer.to_unit
+    for level, name in LEVEL_FIELDS.items():
+        setattr(patient, f"{name}_id", unit.ancestor_id(level) if unit else None)
+    patient.geom, patient.outside = transfer.to_point, unit is None
+    patient.residence_address = transfer.to_address or patient.residence_address
+    patient.resident_since = deadlines.local_date(transfer.detected_at)
+    patient.save()
+    today = deadlines.local_date(timezone.now())
+    patient.tasks.filter(closed_on__isnull=True, kind=Task.Kind.PHONE_FOLLOW_UP).update(closed_on=today)
+    patient.tasks.filter(closed_on__isnull=True).update(unit=unit)
+    patients_classify(patient_ids=[patient.pk])
+
+
+@transaction.atomic
+def transfer_dispute(*, user, transfer: Transfer, explanation: str, files=()) -> None:
+    """R26: the destination disputes; the origin's risk assessment and the written
+    explanation and evidence go with the transfer."""
+    from cases.models import TransferAttachment
+
+    _require(user, transfer.to_unit_id, TOWNSHIP_GROUP, "the destination's township group")
+    if not explanation.strip():
+        raise TransitionError("a dispute needs a written explanation")
+    patient = transfer.patient
+    _advance(transfer, expected=(Transfer.State.REPORTED, Transfer.State.EXCHANGED),
+             state=Transfer.State.DISPUTED, disputed_at=timezone.now(), dispute_explanation=explanation,
+             dispute_risk_level=patient.risk_level, dispute_risk_assessed_on=patient.risk_assessed_on)
+    for upload in files:
+        TransferAttachment.objects.create(transfer=transfer, file=upload, uploaded_by=user)
+
+
+@transaction.atomic
+def transfer_escalate(*, user, transfer: Transfer) -> None:
+    """R26: to the county office when both sides are in one county, else above the counties."""
+    if not (acts_for(user, transfer.from_unit_id, TOWNSHIP_GROUP)
+            or acts_for(user, transfer.to_unit_id, TOWNSHIP_GROUP)):
+        raise TransitionError("only a township group of either side can escalate")
+    origin, destination = _county(transfer.from_unit_id), _county(transfer.to_unit_id)
+    same_county = origin is not None and origin == destination
+    _advance(transfer, expected=(Transfer.State.DISPUTED,), state=Transfer.State.ESCALATED,
+             escalated_at=timezone.now(), escalated_to="county" if same_county else "above_county")
+
+
+def _county(unit_id) -> int | None:
+    return GridUnit.objects.filter(pk=unit_id).values_list("county_id", flat=True).first()
+
+
+@transaction.atomic
+def transfer_resolve(*, user, transfer: Transfer, accept: bool, resolution: str) -> None:
+    """R26: the county office (or the office above the counties) decides a dispute:
+    the destination takes the patient, or the patient stays with the origin."""
+    if transfer.escalated_to == "county":
+        _require(user, _county(transfer.from_unit_id), (Role.COUNTY_OFFICE,), "the county office")
+    elif not user.is_superuser:
+        raise TransitionError("only the office above the counties can resolve this")
+    now = timezone.now()
+    _advance(transfer, expected=(Transfer.State.ESCALATED,), state=Transfer.State.RESOLVED,
+             closed_at=now, resolution=resolution, accepted_at=now if accept else None)
+    if accept:
+        _rehome(transfer)
+
+
+@transaction.atomic
+def transfer_cancel(*, user, transfer: Transfer, reason: str) -> None:
+    """The origin's township group withdraws a move (wrongly detected, patient back)."""
+    _require(user, transfer.from_unit_id, TOWNSHIP_GROUP, "the origin's township group")
+    _close(transfer, Transfer.State.CANCELLED, resolution=reason)
+
+
+def _close(transfer: Transfer, state: str, *, resolution: str) -> None:
+    _advance(transfer, expected=OPEN, state=state, closed_at=timezone.now(), resolution=resolution)
+    Alert.objects.filter(transfer=transfer, cleared_at__isnull=True).update(cleared_at=timezone.now())
+    Task.objects.filter(patient_id=transfer.patient_id, kind=Task.Kind.PHONE_FOLLOW_UP,
+                        closed_on__isnull=True).update(closed_on=deadlines.local_date(timezone.now()))
+
+
+# --- The sweep ---------------------------------------------------------------------------------
+
+# Why raw SQL: one INSERT … SELECT … ON CONFLICT DO NOTHING per kind of missed
+# deadline: set-based, and idempotent through the partial unique indexes, so a
+# sweep run twice (or by two workers at once) creates nothing twice, and a worker
+# killed mid-sweep leaves each statement either done or not done.
+SWEEP_SQL = {
+    Alert.Kind.REPORT_OVERDUE: ("detected", "report_by", "from_unit_id"),
+    Alert.Kind.EXCHANGE_OVERDUE: ("reported", "exchange_by", "from_unit_id"),
+    Alert.Kind.ACCEPT_OVERDUE: ("exchanged", "accept_by", "to_unit_id"),
+}
+
+
+def transfers_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Raise an alert for every deadline missed (R24, R27, R28); returns new alerts per kind."""
+    now = now or timezone.now()
+    created = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for kind, (state, deadline, unit) in SWEEP_SQL.items():
+            # Column names come from the table above, not from input.
+            cursor.execute(f"""
+                INSERT INTO cases_alert (kind, transfer_id, unit_id, due_at, created_at)
+                SELECT %s, t.id, t.{unit}, t.{deadline}, %s FROM cases_transfer t
+                WHERE t.state = %s AND t.{deadline} < %s
+                ON CONFLICT (kind, transfer_id) WHERE transfer_id IS NOT NULL DO NOTHING
+            """, [kind, now, state, now])
+            created[kind] = cursor.rowcount
+        cursor.execute("""
+            INSERT INTO cases_alert (kind, event_report_id, unit_id, due_at, created_at)
+            SELECT %s, e.id, coalesce(p.township_id, p.county_id), e.due_by, %s
+            FROM cases_eventreport e JOIN cases_patient p ON p.id = e.patient_id
+            WHERE e.reported_at IS NULL AND e.due_by < %s
+            ON CONFLICT (kind, event_report_id) WHERE event_report_id IS NOT NULL DO NOTHING
+        """, [Alert.Kind.EVENT_OVERDUE, now, now])
+        created[Alert.Kind.EVENT_OVERDUE] = cursor.rowcount
+    return created
