@@ -11,3 +11,12 @@ def patients_classify_job(as_of: str | None = None) -> int:
     so that groups that change with time alone (R15 65th birthdays, R16 six months,
     R10 lost) are current every morning. Running it twice changes nothing the second time."""
     return services.patients_classify(as_of=date.fromisoformat(as_of) if as_of else None)
+
+
+def transfers_sweep_job() -> dict:
+    """Raise alerts for missed deadlines (R24, R27, R28). Run every few minutes by RQ's
+    cron; idempotent, and each kind of alert is one statement (a killed worker leaves
+    each either done or not)."""
+    from cases.transfers import transfers_sweep
+
+    return transfers_sweep()

@@ -14,9 +14,10 @@ pytestmark = pytest.mark.django_db
 def test_the_cron_config_registers_the_nightly_classification(redis_queue):
     scheduler = CronScheduler(connection=redis_queue.connection)
     scheduler.load_config_from_file("gridmap.cron")
-    [job] = scheduler.get_jobs()
-    assert job.func_name == "cases.jobs.patients_classify_job"
-    assert job.cron == "30 18 * * *" and job.queue_name == "default"
+    jobs = {job.func_name: job for job in scheduler.get_jobs()}
+    nightly = jobs["cases.jobs.patients_classify_job"]
+    assert nightly.cron == "30 18 * * *" and nightly.queue_name == "default"
+    assert jobs["cases.jobs.transfers_sweep_job"].interval == 300
 
 
 def test_the_job_reclassifies_as_time_passes_R16(register, redis_queue, run_worker):
