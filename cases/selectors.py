@@ -47,13 +47,20 @@ def _sees_everything(user: User) -> bool:
 def patients_visible_to(user: User) -> QuerySet[Patient]:
     """R22/R35: patients whose residence lies under one of the user's units, plus
     those registered (户籍地) under it — which is how the registration place sees
-    its floating patients and those whose residence is outside or unknown."""
+    its floating patients and those whose residence is outside or unknown — plus
+    those an open transfer is bringing to it (R24)."""
     if _sees_everything(user):
         return Patient.objects.all()
+    from cases.models import Transfer
+
+    incoming = [s for s in Transfer.OPEN_STATES if s != Transfer.State.OUTFLOW]
     condition = Q(pk__in=[])
     for unit in scope_units(user):
         column = LEVEL_FIELDS[unit.level]
         condition |= Q(**{f"{column}_id": unit.pk}) | Q(**{f"registration_unit__{column}_id": unit.pk})
+        # R24: the destination of an open transfer verifies the patient before accepting.
+        condition |= Q(pk__in=Transfer.objects.filter(
+            state__in=incoming, **{f"to_unit__{column}_id": unit.pk}).values("patient_id"))
     return Patient.objects.filter(condition)
 
 

@@ -188,3 +188,14 @@ def test_the_sweep_job_runs_on_a_real_worker(people, tmp_path, redis_queue, run_
     redis_queue.enqueue(transfers_sweep_job)
     run_worker()
     assert Alert.objects.filter(transfer=transfer, kind="report_overdue").count() == 1
+
+
+def test_R24_the_destination_sees_an_incoming_patient_until_the_transfer_closes(people, tmp_path):
+    from cases.selectors import patients_visible_to
+
+    transfer = move(tmp_path, TOWNSHIP_2)
+    assert patients_visible_to(people["t2_office"]).count() == 1
+    assert patients_visible_to(people["t3_office"]).count() == 0
+    transfers.transfer_cancel(user=people["t1_office"], transfer=transfer, reason="误报")
+    assert patients_visible_to(people["t2_office"]).count() == 0
+    assert patients_visible_to(people["g1"]).count() == 1  # the origin kept the patient
