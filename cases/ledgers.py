@@ -234,3 +234,65 @@ class _Operator:
 
     def get_username(self) -> str:
         return "(command line)"
+
+
+# --- Transfers (export_transfers) --------------------------------------------------------------
+
+TRANSFER_HEADERS = {
+    "patient_no": ("档案编号", "patient_no"), "kind": ("流转类型", "kind"),
+    "from_code": ("原微网格编码", "from_code"), "to_code": ("现微网格编码", "to_code"),
+    "state": ("状态", "state"), "detected_at": ("发现时间", "detected_at"),
+    "report_by": ("报告时限", "report_by"), "report_met": ("按时报告", "report_met"),
+    "exchange_by": ("交换时限", "exchange_by"), "exchange_met": ("按时交换", "exchange_met"),
+    "accept_by": ("接收时限", "accept_by"), "accept_met": ("按时接收", "accept_met"),
+}
+
+
+HEADERS.update(TRANSFER_HEADERS)
+
+
+def deadline_met(done_at, due_at, now) -> str:
+    """"yes"/"no" once decided, "" while the step is pending and not yet late (R24)."""
+    if due_at is None:
+        return ""
+    if done_at is not None:
+        return "yes" if done_at <= due_at else "no"
+    return "no" if now > due_at else ""
+
+
+def transfers_export(*, user=None, unit: GridUnit | None = None, fmt: str = "csv", lang: str = "zh",
+                     reason: str = "") -> bytes:
+    """Every move in the user's scope (from or to their units), with its deadlines and
+    whether each was met; logged (R35)."""
+    from django.utils import timezone
+
+    from cases.models import Transfer
+    from cases.services import access_log_record
+
+    transfers = Transfer.objects.select_related("patient", "from_unit", "to_unit").order_by("detected_at")
+    if user is not None and not user.is_superuser:
+        transfers = transfers.filter(patient__in=selectors.patients_visible_to(user))
+    if unit is not None:
+        column = LEVEL_FIELDS[unit.level]
+        transfers = transfers.filter(Q(**{f"from_unit__{column}_id": unit.pk})
+                                     | Q(**{f"to_unit__{column}_id": unit.pk}))
+    now = timezone.now()
+
+    def local(moment) -> str:
+        return "" if moment is None else timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+    sheet = Sheet("流转" if lang == "zh" else "transfers", list(TRANSFER_HEADERS))
+    for t in transfers:
+        sheet.rows.append([
+            t.patient.patient_no, t.kind, t.from_unit.code if t.from_unit_id else "",
+            t.to_unit.code if t.to_unit_id else "", t.state, local(t.detected_at),
+            local(t.report_by), deadline_met(t.reported_at, t.report_by, now),
+            local(t.exchange_by), deadline_met(t.exchanged_at, t.exchange_by, now),
+            local(t.accept_by), deadline_met(t.accepted_at, t.accept_by, now),
+        ])
+    ledger = Ledger("transfers", lang, [sheet], sorted({t.patient_id for t in transfers}))
+    data = ledger_write(ledger, fmt)
+    access_log_record(user=user or _Operator(), action="export", patient_ids=ledger.patient_ids,
+                      reason=reason, query={"ledger": "transfers", "unit": unit.code if unit else None,
+                                            "format": fmt})
+    return data

@@ -199,3 +199,41 @@ def test_R24_the_destination_sees_an_incoming_patient_until_the_transfer_closes(
     transfers.transfer_cancel(user=people["t1_office"], transfer=transfer, reason="误报")
     assert patients_visible_to(people["t2_office"]).count() == 0
     assert patients_visible_to(people["g1"]).count() == 1  # the origin kept the patient
+
+
+def test_export_transfers_lists_kinds_units_deadlines_and_whether_they_were_met(people, tmp_path):
+    import csv
+    import io
+
+    from django.core.management import call_command
+
+    from cases.models import AccessLog
+
+    transfer = move(tmp_path, TOWNSHIP_2)
+    transfers.transfer_report(user=people["g1"], transfer=transfer,
+                              now=transfer.report_by + timedelta(hours=1))  # an hour late
+    out = tmp_path / "t.csv"
+    call_command("export_transfers", "--lang=en", "-o", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["patient_no"], row["kind"], row["from_code"], row["to_code"], row["state"]) == (
+        "P000", "township", "6107270010010101", "6107270020010101", "reported")
+    assert (row["report_met"], row["exchange_met"], row["accept_met"]) == ("no", "", "")
+    assert AccessLog.objects.filter(action="export", query__ledger="transfers").exists()
+    out2 = tmp_path / "t2.csv"
+    call_command("export_transfers", "--user=t3_office", "-o", str(out2))
+    assert len(out2.read_bytes().decode("utf-8-sig").strip().splitlines()) == 1  # header only
+
+
+def test_export_transfers_leaves_to_blank_for_an_outflow(people, tmp_path):
+    import csv
+    import io
+
+    from django.core.management import call_command
+
+    move(tmp_path, (108.5, 34.2))
+    out = tmp_path / "t.csv"
+    call_command("export_transfers", "--lang=en", "--format=csv", "-o", str(out))
+    [row] = csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")))
+    assert (row["kind"], row["to_code"], row["state"]) == ("outside", "", "outflow")
