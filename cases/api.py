@@ -125,3 +125,35 @@ class PatientPoints(APIView):
             "properties": {"patient_no": no, "name": name, **({"key_groups": groups} if risk else {})},
         } for pk, no, name, geom, groups in rows]
         return Response({"type": "FeatureCollection", "features": features})
+
+
+class TransferArrows(APIView):
+    def get(self, request):
+        """Open moves of the user's patients as GeoJSON lines, origin to destination (R24)."""
+        from django.utils import timezone
+
+        from cases import transfers
+        from cases.models import Transfer
+
+        visible = selectors.patients_visible_to(request.user)
+        items = (Transfer.objects.filter(state__in=Transfer.OPEN_STATES, patient__in=visible,
+                                         from_point__isnull=False, to_point__isnull=False)
+                 .select_related("patient")[:2000])
+        now = timezone.now()
+        features = []
+        for t in items:
+            due = transfers.next_deadline(t)
+            features.append({
+                "type": "Feature", "id": t.pk,
+                "geometry": {"type": "LineString", "coordinates": [
+                    [round(t.from_point.x, 6), round(t.from_point.y, 6)],
+                    [round(t.to_point.x, 6), round(t.to_point.y, 6)]]},
+                "properties": {"patient_no": t.patient.patient_no, "kind": t.kind,
+                               "kind_label": t.get_kind_display(), "state": t.state,
+                               "state_label": t.get_state_display(),
+                               "late": due is not None and due < now},
+            })
+        services.access_log_record(user=request.user, action="list",
+                                   patient_ids=sorted({t.patient_id for t in items}),
+                                   query={"transfer_arrows": True})
+        return Response({"type": "FeatureCollection", "features": features})

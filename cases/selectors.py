@@ -202,3 +202,31 @@ def patient_map_data(patient: Patient) -> dict:
         "unit": json.loads(unit.geom.geojson) if unit is not None else None,
         "unitName": str(unit) if unit is not None else "",
     }
+
+
+def transfers_for(user: User, *, box: str) -> QuerySet:
+    """R24: the moves into ("inbox") or out of ("outbox") the user's units, newest first."""
+    from cases.models import Transfer
+
+    side = "to_unit" if box == "inbox" else "from_unit"
+    transfers = Transfer.objects.select_related("patient", "from_unit", "to_unit")
+    if _sees_everything(user):
+        return transfers.all()
+    condition = Q(pk__in=[])
+    for unit in scope_units(user):
+        condition |= Q(**{f"{side}__{LEVEL_FIELDS[unit.level]}_id": unit.pk})
+    return transfers.filter(condition)
+
+
+def open_alerts_for(user: User) -> QuerySet:
+    """Missed deadlines (R24, R28) in the user's units, not yet cleared."""
+    from cases.models import Alert
+
+    alerts = Alert.objects.filter(cleared_at__isnull=True).select_related(
+        "transfer__patient", "event_report__patient", "unit").order_by("due_at")
+    if _sees_everything(user):
+        return alerts
+    condition = Q(pk__in=[])
+    for unit in scope_units(user):
+        condition |= Q(**{f"unit__{LEVEL_FIELDS[unit.level]}_id": unit.pk})
+    return alerts.filter(condition)

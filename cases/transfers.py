@@ -443,3 +443,30 @@ def transfers_sweep(*, now: datetime | None = None) -> dict[str, int]:
         """, [Alert.Kind.EVENT_OVERDUE, now, now])
         created[Alert.Kind.EVENT_OVERDUE] = cursor.rowcount
     return created
+
+
+# --- What a user may do next (pages) -----------------------------------------------------------
+
+def allowed_actions(user, transfer: Transfer) -> list[str]:
+    """The steps this user may take on this transfer now (for buttons; the services check again)."""
+    state = transfer.state
+    checks = {
+        "report": state == Transfer.State.DETECTED and acts_for(user, transfer.from_unit_id),
+        "exchange": state == Transfer.State.REPORTED
+        and acts_for(user, transfer.from_unit_id, TOWNSHIP_GROUP),
+        "accept": state == Transfer.State.EXCHANGED and acts_for(user, transfer.to_unit_id, TOWNSHIP_GROUP),
+        "dispute": state in (Transfer.State.REPORTED, Transfer.State.EXCHANGED)
+        and acts_for(user, transfer.to_unit_id, TOWNSHIP_GROUP),
+        "escalate": state == Transfer.State.DISPUTED and (
+            acts_for(user, transfer.from_unit_id, TOWNSHIP_GROUP)
+            or acts_for(user, transfer.to_unit_id, TOWNSHIP_GROUP)),
+        "cancel": state in Transfer.OPEN_STATES and state != Transfer.State.ESCALATED
+        and acts_for(user, transfer.from_unit_id, TOWNSHIP_GROUP),
+    }
+    return [name for name, allowed in checks.items() if allowed]
+
+
+def next_deadline(transfer: Transfer):
+    """The deadline the transfer is running against now (R24), or None."""
+    return {Transfer.State.DETECTED: transfer.report_by, Transfer.State.REPORTED: transfer.exchange_by,
+            Transfer.State.EXCHANGED: transfer.accept_by}.get(transfer.state)

@@ -7,4 +7,6 @@ urlpatterns = [
     path("", views.patient_list, name="patients"),
     path("<int:pk>/", views.patient_detail, name="patient"),
     path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
+    path("transfers/", views.transfer_list, name="transfers"),
+    path("transfers/<int:pk>/<str:action>/", views.transfer_action, name="transfer-action"),
 ]

@@ -70,6 +70,7 @@ def patient_detail(request, pk: int):
         "key_group_labels": dict(KeyGroup.choices),
         "map_data": selectors.patient_map_data(patient),
         "care_group": _care_group(patient),
+        "transfers": patient.transfers.select_related("from_unit", "to_unit"),
     })
 
 
@@ -97,3 +98,69 @@ def ledger_download(request, kind: str):
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{as_of.isoformat()}.xlsx"'
     return response
+
+
+@login_required
+def transfer_list(request):
+    """R24: the unit's inbox and outbox of moves, deadlines counting down, alerts on top."""
+    from django.utils import timezone
+
+    from cases import transfers
+
+    box = "outbox" if request.GET.get("box") == "outbox" else "inbox"
+    show = request.GET.get("show", "open")
+    items = selectors.transfers_for(request.user, box=box)
+    if show == "open":
+        items = items.filter(state__in=transfers.Transfer.OPEN_STATES)
+    page = Paginator(items.order_by("-detected_at"), 50).get_page(request.GET.get("page"))
+    services.access_log_record(user=request.user, action="list",
+                               patient_ids=sorted({t.patient_id for t in page}),
+                               query={"transfers": box, "show": show})
+    now = timezone.now()
+    rows = []
+    for t in page:
+        due = transfers.next_deadline(t)
+        rows.append({"t": t, "due": due, "late": due is not None and due < now,
+                     "actions": transfers.allowed_actions(request.user, t)})
+    return render(request, "cases/transfer_list.html", {
+        "box": box, "show": show, "page": page, "rows": rows,
+        "alerts": selectors.open_alerts_for(request.user)[:50],
+        "notifications": request.user.notifications.filter(read_at__isnull=True)[:20],
+    })
+
+
+@login_required
+def transfer_action(request, pk: int, action: str):
+    """One step of a transfer (POST); the service decides whether this user may take it."""
+    from cases import transfers
+    from cases.models import Transfer
+
+    if request.method != "POST":
+        raise Http404
+    transfer = selectors.transfers_for(request.user, box="inbox").filter(pk=pk).first() or \
+        selectors.transfers_for(request.user, box="outbox").filter(pk=pk).first()
+    if transfer is None:
+        raise Http404
+    steps = {
+        "report": lambda: transfers.transfer_report(user=request.user, transfer=transfer),
+        "exchange": lambda: transfers.transfer_exchange(user=request.user, transfer=transfer),
+        "accept": lambda: transfers.transfer_accept(user=request.user, transfer=transfer),
+        "dispute": lambda: transfers.transfer_dispute(
+            user=request.user, transfer=transfer, explanation=request.POST.get("explanation", ""),
+            files=request.FILES.getlist("evidence")),
+        "escalate": lambda: transfers.transfer_escalate(user=request.user, transfer=transfer),
+        "cancel": lambda: transfers.transfer_cancel(user=request.user, transfer=transfer,
+                                                    reason=request.POST.get("reason", "")),
+    }
+    if action not in steps:
+        raise Http404
+    try:
+        steps[action]()
+        services.access_log_record(user=request.user, action="update", patient_ids=[transfer.patient_id],
+                                   query={"transfer": transfer.pk, "step": action})
+        messages.success(request, _("%(patient)s: %(state)s") % {
+            "patient": transfer.patient.patient_no,
+            "state": Transfer.State(Transfer.objects.get(pk=pk).state).label})
+    except transfers.TransitionError as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or "cases:transfers")

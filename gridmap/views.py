@@ -17,6 +17,7 @@ def map_page(request):
             "tiandituKey": settings.GRIDCARE_TIANDITU_KEY,
             "extent": selectors.grid_units_extent(),
             "unitsUrl": "/api/units/",
+            "transfersUrl": "/api/transfers/arrows/",
             "defaultLevel": 3,
         },
     })

@@ -101,6 +101,46 @@
     levelSelect.addEventListener("change", load);
     map.on("moveend", load);
     load();
+    initTransfers(map);
+  }
+
+  // Transfers in progress (R24) as arrows from the origin to the destination.
+  function arrowHead(from, to) {
+    const dx = to.lng - from.lng, dy = to.lat - from.lat;
+    const length = Math.hypot(dx, dy);
+    if (!length) return null;
+    const size = Math.min(length * 0.25, 0.01);
+    const ux = dx / length, uy = dy / length;
+    const back = [to.lat - uy * size, to.lng - ux * size];
+    return [[to.lat, to.lng], [back[0] + ux * size * 0.5, back[1] - uy * size * 0.5],
+            [back[0] - ux * size * 0.5, back[1] + uy * size * 0.5]];
+  }
+
+  function initTransfers(map) {
+    const toggle = document.getElementById("show-transfers");
+    if (!toggle) return;
+    let group = null;
+    async function draw() {
+      if (group) { group.remove(); group = null; }
+      if (!toggle.checked) return;
+      const response = await fetch(config.transfersUrl, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const data = await response.json();
+      group = L.layerGroup();
+      for (const feature of data.features) {
+        const [a, b] = feature.geometry.coordinates.map(([x, y]) => L.latLng(y, x));
+        const colour = feature.properties.late ? "#c00000" : "#7030a0";
+        const tip = `${feature.properties.patient_no} · ${feature.properties.kind_label} · ${feature.properties.state_label}`;
+        L.polyline([a, b], { color: colour, weight: 2.5, dashArray: "6 4", className: "transfer-arrow" })
+          .bindTooltip(tip).addTo(group);
+        const head = arrowHead(a, b);
+        if (head) L.polygon(head, { color: colour, fillColor: colour, fillOpacity: 1, weight: 1 }).addTo(group);
+      }
+      group.addTo(map);
+      document.getElementById("gridmap").dataset.transfers = String(data.features.length);
+    }
+    toggle.addEventListener("change", draw);
+    draw();
   }
 
   window.addEventListener("map:init", (event) => init(event.detail.map));
