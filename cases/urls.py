@@ -8,5 +8,6 @@ urlpatterns = [
     path("<int:pk>/", views.patient_detail, name="patient"),
     path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
     path("transfers/", views.transfer_list, name="transfers"),
+    path("transfers/<int:pk>/letter.docx", views.transfer_letter, name="transfer-letter"),
     path("transfers/<int:pk>/<str:action>/", views.transfer_action, name="transfer-action"),
 ]

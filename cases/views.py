@@ -105,7 +105,7 @@ def transfer_list(request):
     """R24: the unit's inbox and outbox of moves, deadlines counting down, alerts on top."""
     from django.utils import timezone
 
-    from cases import transfers
+    from cases import letters, transfers
 
     box = "outbox" if request.GET.get("box") == "outbox" else "inbox"
     show = request.GET.get("show", "open")
@@ -121,7 +121,8 @@ def transfer_list(request):
     for t in page:
         due = transfers.next_deadline(t)
         rows.append({"t": t, "due": due, "late": due is not None and due < now,
-                     "actions": transfers.allowed_actions(request.user, t)})
+                     "actions": transfers.allowed_actions(request.user, t),
+                     "letter": box == "outbox" and t.kind == "outside" and letters.needs_letter(t)})
     return render(request, "cases/transfer_list.html", {
         "box": box, "show": show, "page": page, "rows": rows,
         "alerts": selectors.open_alerts_for(request.user)[:50],
@@ -164,3 +165,23 @@ def transfer_action(request, pk: int, action: str):
     except transfers.TransitionError as exc:
         messages.error(request, str(exc))
     return redirect(request.POST.get("next") or "cases:transfers")
+
+
+@login_required
+def transfer_letter(request, pk: int):
+    """R26: the drafted letter for an outflow to another province (county office only); logged."""
+    from cases import letters, transfers
+    from gridmap.models import Role
+
+    transfer = selectors.transfers_for(request.user, box="outbox").filter(pk=pk).first()
+    if transfer is None or letters.needs_letter(transfer) is None:
+        raise Http404
+    if not transfers.acts_for(request.user, transfer.from_unit_id, (Role.COUNTY_OFFICE,)):
+        raise Http404
+    data = letters.outflow_letter(transfer)
+    services.access_log_record(user=request.user, action="export", patient_ids=[transfer.patient_id],
+                               query={"letter": transfer.pk})
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    response["Content-Disposition"] = f'attachment; filename="outflow-letter-{transfer.patient.patient_no}.docx"'
+    return response

@@ -237,3 +237,33 @@ def test_export_transfers_leaves_to_blank_for_an_outflow(people, tmp_path):
     call_command("export_transfers", "--lang=en", "--format=csv", "-o", str(out))
     [row] = csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")))
     assert (row["kind"], row["to_code"], row["state"]) == ("outside", "", "outflow")
+
+
+def test_R26_an_outflow_to_another_province_gets_a_drafted_letter(people, tmp_path, client):
+    import io
+
+    from docx import Document
+
+    from cases import letters
+    from cases.models import AccessLog
+
+    transfer = move(tmp_path, (104.07, 30.66))  # Chengdu, 四川省
+    assert (transfer.kind, transfer.state) == ("outside", "outflow")
+    assert letters.needs_letter(transfer) == ("510000", "四川省")
+    client.force_login(people["county_a"])
+    response = client.get(f"/patients/transfers/{transfer.pk}/letter.docx")
+    assert response.status_code == 200
+    text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
+    cells = [c.text for t in Document(io.BytesIO(response.content)).tables for r in t.rows for c in r.cells]
+    assert "四川省严重精神障碍管理治疗工作办公室" in text and "县A严重精神障碍管理治疗工作办公室" in text
+    assert "患者P000" in cells and "地址0-b" in cells
+    assert AccessLog.objects.filter(action="export", query__letter=transfer.pk).exists()
+    client.force_login(people["g1"])  # a grid worker drafts no letters
+    assert client.get(f"/patients/transfers/{transfer.pk}/letter.docx").status_code == 404
+
+
+def test_R26_an_outflow_within_the_province_needs_no_letter(people, tmp_path):
+    from cases import letters
+
+    transfer = move(tmp_path, (108.94, 34.34))  # Xi'an, still 陕西省 like the origin 610727
+    assert transfer.kind == "outside" and letters.needs_letter(transfer) is None
