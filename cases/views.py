@@ -183,5 +183,6 @@ def transfer_letter(request, pk: int):
                                query={"letter": transfer.pk})
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    response["Content-Disposition"] = f'attachment; filename="outflow-letter-{transfer.patient.patient_no}.docx"'
+    name = f"outflow-letter-{transfer.patient.patient_no}.docx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
