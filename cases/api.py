@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from cases import selectors, services
 from cases.serializers import (
+    EventReportSerializer,
     FollowUpSerializer,
     PatientFilterSerializer,
     PatientSerializer,
@@ -157,3 +158,20 @@ class TransferArrows(APIView):
                                    patient_ids=sorted({t.patient_id for t in items}),
                                    query={"transfer_arrows": True})
         return Response({"type": "FeatureCollection", "features": features})
+
+
+class PatientEvents(APIView):
+    @extend_schema(responses=EventReportSerializer(many=True))
+    def get(self, request, pk: int):
+        patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+        return Response(EventReportSerializer(patient.event_reports.all(), many=True).data)
+
+    @extend_schema(request=EventReportSerializer, responses=EventReportSerializer)
+    def post(self, request, pk: int):
+        """Report an event (R28: due at the township group within 6 hours of discovery;
+        R27 likely to leave: 24 hours). The answer says whether it was late."""
+        patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update")
+        entry = EventReportSerializer(data=request.data)
+        entry.is_valid(raise_exception=True)
+        event = services.event_report_record(user=request.user, patient=patient, **entry.validated_data)
+        return Response(EventReportSerializer(event).data, status=status.HTTP_201_CREATED)

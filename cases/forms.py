@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Condition, FollowUp, KeyGroup
+from cases.models import Condition, EventReport, FollowUp, KeyGroup
 
 
 class FollowUpForm(forms.Form):
@@ -41,3 +41,20 @@ class PatientFilterForm(forms.Form):
                                      choices=[("", _("all")), ("true", _("overdue")),
                                               ("false", _("not overdue"))])
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+
+class EventReportForm(forms.Form):
+    """R27/R28: an event discovered about a patient, reported to the township group."""
+
+    kind = forms.ChoiceField(label=_("Event"), choices=EventReport.Kind.choices)
+    discovered_at = forms.DateTimeField(label=_("Discovered at"),
+                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+    def clean_discovered_at(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data["discovered_at"]
+        if value > timezone.now():
+            raise forms.ValidationError(_("The discovery cannot be in the future."))
+        return value

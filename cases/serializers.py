@@ -132,3 +132,24 @@ class PatientFilterSerializer(serializers.Serializer):
 
     def validate_overdue(self, value: str) -> bool:
         return value == "true"
+
+
+class EventReportSerializer(serializers.ModelSerializer):
+    """R27/R28: a discovered event; `reported` false records it to report later."""
+
+    reported = serializers.BooleanField(default=True, write_only=True)
+    late = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        from cases.models import EventReport
+
+        model = EventReport
+        fields = ["id", "kind", "discovered_at", "reported_at", "due_by", "note", "late", "reported"]
+        read_only_fields = ["reported_at", "due_by"]
+
+    def validate_discovered_at(self, value):
+        from django.utils import timezone
+
+        if value > timezone.now():
+            raise serializers.ValidationError("cannot be in the future")
+        return value

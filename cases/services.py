@@ -263,3 +263,38 @@ def followup_record(*, user, patient, followed_at, method: str, reached: bool, c
     patients_classify(patient_ids=_related_ids(patient))
     access_log_record(user=user, action="update", patient_ids=[patient.pk], query={"follow_up": followup.pk})
     return followup
+
+
+EVENT_REPORT_HOURS = {"likely_to_leave": 24}  # R27; every other event R28: 6 hours
+
+
+@transaction.atomic
+def event_report_record(*, user, patient, kind: str, discovered_at, note: str = "",
+                        reported: bool = True):
+    """R27/R28: record a discovered event; reported to the township group now (the
+    usual case) or later. Due 6 hours after discovery (24 for likely to leave)."""
+    from django.utils import timezone
+
+    from cases import deadlines
+    from cases.models import EventReport
+
+    due_by = deadlines.hours_deadline(discovered_at, EVENT_REPORT_HOURS.get(kind, 6))
+    event = EventReport.objects.create(
+        patient=patient, kind=kind, discovered_at=discovered_at, due_by=due_by, note=note,
+        reported_at=timezone.now() if reported else None, reported_by=user if reported else None,
+    )
+    access_log_record(user=user, action="update", patient_ids=[patient.pk], query={"event": event.pk})
+    return event
+
+
+def event_report_submit(*, user, event) -> None:
+    """Report an event recorded earlier; conditional, so it is reported once."""
+    from django.utils import timezone
+
+    from cases.models import Alert, EventReport
+
+    now = timezone.now()
+    EventReport.objects.filter(pk=event.pk, reported_at__isnull=True).update(reported_at=now,
+                                                                             reported_by=user)
+    Alert.objects.filter(event_report=event, cleared_at__isnull=True).update(cleared_at=now)
+    event.refresh_from_db()

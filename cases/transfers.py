@@ -343,6 +343,7 @@ def _rehome(transfer: Transfer) -> None:
     patient.tasks.filter(closed_on__isnull=True, kind=Task.Kind.PHONE_FOLLOW_UP).update(closed_on=today)
     patient.tasks.filter(closed_on__isnull=True).update(unit=unit)
     patients_classify(patient_ids=[patient.pk])
+    notify_registration_villages([patient.pk])
 
 
 @transaction.atomic
@@ -470,3 +471,24 @@ def next_deadline(transfer: Transfer):
     """The deadline the transfer is running against now (R24), or None."""
     return {Transfer.State.DETECTED: transfer.report_by, Transfer.State.REPORTED: transfer.exchange_by,
             Transfer.State.EXCHANGED: transfer.accept_by}.get(transfer.state)
+
+
+def notify_registration_villages(patient_ids: list[int] | None = None) -> int:
+    """R27: a patient living in another village than their registration village is made
+    known to the registration village's committee, once per residence village."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO cases_notification (user_id, patient_id, key, text, created_at)
+            SELECT DISTINCT sa.user_id, p.id, 'floating:' || coalesce(p.village_id::text, 'outside'),
+                   p.patient_no || ' ' || p.name || ': ' || coalesce(v.name, '辖区外') || ' ← ' || rv.name, now()
+            FROM cases_patient p
+            JOIN gridmap_gridunit r ON r.id = p.registration_unit_id
+            JOIN gridmap_gridunit rv ON rv.id = r.village_id
+            LEFT JOIN gridmap_gridunit v ON v.id = p.village_id
+            JOIN gridmap_staffassignment sa ON sa.unit_id = rv.id AND sa.role = 'village_committee'
+            WHERE p.village_id IS DISTINCT FROM r.village_id
+              AND p.status NOT IN ('死亡', '出库')
+              AND (%(ids)s::bigint[] IS NULL OR p.id = ANY(%(ids)s))
+            ON CONFLICT (user_id, patient_id, key) DO NOTHING
+        """, {"ids": patient_ids})
+        return cursor.rowcount

@@ -6,6 +6,7 @@ app_name = "cases"
 urlpatterns = [
     path("", views.patient_list, name="patients"),
     path("<int:pk>/", views.patient_detail, name="patient"),
+    path("<int:pk>/events/", views.event_report, name="event-report"),
     path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
     path("transfers/", views.transfer_list, name="transfers"),
     path("transfers/<int:pk>/letter.docx", views.transfer_letter, name="transfer-letter"),

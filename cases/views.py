@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from cases import ledgers, rules, selectors, services
-from cases.forms import FollowUpForm, PatientFilterForm
+from cases.forms import EventReportForm, FollowUpForm, PatientFilterForm
 from cases.models import KeyGroup
 
 
@@ -71,7 +71,34 @@ def patient_detail(request, pk: int):
         "map_data": selectors.patient_map_data(patient),
         "care_group": _care_group(patient),
         "transfers": patient.transfers.select_related("from_unit", "to_unit"),
+        "events": patient.event_reports.all()[:20],
+        "event_form": EventReportForm(),
     })
+
+
+@login_required
+def event_report(request, pk: int):
+    """R27/R28: report an event about a patient from the patient page."""
+    if request.method != "POST":
+        raise Http404
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update")
+    form = EventReportForm(request.POST)
+    if form.is_valid():
+        event = services.event_report_record(user=request.user, patient=patient, **form.cleaned_data)
+        if event.late:
+            messages.warning(request, _("Reported late: it was due by %(due)s.") % {
+                "due": timezone_local(event.due_by)})
+        else:
+            messages.success(request, _("Event reported."))
+    else:
+        messages.error(request, "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()))
+    return redirect("cases:patient", pk=patient.pk)
+
+
+def timezone_local(moment) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _care_group(patient) -> list[tuple[str, list]] | None:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("patients/points/", cases_api.PatientPoints.as_view(), name="patient-points"),
     path("patients/<int:pk>/", cases_api.PatientDetail.as_view(), name="patient-detail"),
     path("patients/<int:pk>/followups/", cases_api.FollowUpList.as_view(), name="patient-followups"),
+    path("patients/<int:pk>/events/", cases_api.PatientEvents.as_view(), name="patient-events"),
     path("transfers/arrows/", cases_api.TransferArrows.as_view(), name="transfer-arrows"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -112,6 +112,7 @@ def patients_import(
             report.created, report.updated = _write_patients()
             report.unchanged = report.read - report.created - report.updated
             report.stats["moves"] = transfers.moves_apply_staged()
+            report.stats["registration_notices"] = transfers.notify_registration_villages()  # R27
             _write_risk_history(as_of)
             _report_outside(report)
         step(0.7, "written")

@@ -94,3 +94,22 @@ def test_the_key_group_ledger_downloads_as_excel(page, live_server, register, tm
     rows = list(book.active.iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == ["P01", "P05"]
     assert AccessLog.objects.filter(action="export", user__username="grid_a").exists()
+
+
+def test_an_event_is_reported_from_the_patient_page_and_flagged_late_R28(page, live_server, register):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.models import EventReport
+
+    login(page, live_server, "grid_a")
+    p1 = Patient.objects.get(patient_no="P01")
+    page.goto(f"{live_server.url}/patients/{p1.pk}/")
+    found = timezone.localtime(timezone.now() - timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+    page.select_option("#event-form select[name=kind]", "relapse")
+    page.fill("#event-form input[name=discovered_at]", found)
+    page.click("#event-form button[type=submit]")
+    page.wait_for_selector(".messages")
+    assert EventReport.objects.get().late
+    assert page.locator("#events .tag.warn").count() == 1
