@@ -480,7 +480,8 @@ def notify_registration_villages(patient_ids: list[int] | None = None) -> int:
         cursor.execute("""
             INSERT INTO cases_notification (user_id, patient_id, key, text, created_at)
             SELECT DISTINCT sa.user_id, p.id, 'floating:' || coalesce(p.village_id::text, 'outside'),
-                   p.patient_no || ' ' || p.name || ': ' || coalesce(v.name, '辖区外') || ' ← ' || rv.name, now()
+                   p.patient_no || ' ' || p.name || ': '
+                   || coalesce(v.name, '辖区外') || ' ← ' || rv.name, now()
             FROM cases_patient p
             JOIN gridmap_gridunit r ON r.id = p.registration_unit_id
             JOIN gridmap_gridunit rv ON rv.id = r.village_id
