@@ -4,7 +4,7 @@ The access log itself is here, read-only."""
 
 from django.contrib import admin
 
-from cases.models import AccessLog
+from cases.models import AccessLog, CalendarDay
 
 
 @admin.register(AccessLog)
@@ -27,3 +27,13 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """R24: holidays and make-up working days (调休) the built-in calendar lacks, e.g. a
+    new year's official schedule before the package knows it."""
+
+    list_display = ("day", "working", "note")
+    list_filter = ("working",)
+    date_hierarchy = "day"

@@ -102,7 +102,7 @@ def _open(*, patient: Patient, kind: str, to_unit_id, to_point, to_address: str,
         return None
     if state == Transfer.State.HANDED_OVER:
         notify_handoffs([transfer.pk])
-    elif state == Transfer.State.DETECTED:
+    else:  # transfers and outflows: the origin follows up by telephone (R25, issue: outflows)
         open_phone_follow_ups([transfer.pk])
     return transfer
 
@@ -251,7 +251,7 @@ def moves_apply_staged(*, source: str = "import") -> dict[str, int]:
         """, [handoffs, source, handoffs, handoffs, handoffs])
         opened = cursor.fetchall()
     notify_handoffs([i for i, kind in opened if kind in rules.HANDOFF_KINDS])
-    open_phone_follow_ups([i for i, kind in opened if kind in rules.TRANSFER_KINDS])
+    open_phone_follow_ups([i for i, kind in opened if kind not in rules.HANDOFF_KINDS])
     counts: dict[str, int] = {}
     for _, kind in opened:
         counts[kind] = counts.get(kind, 0) + 1

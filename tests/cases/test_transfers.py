@@ -267,3 +267,18 @@ def test_R26_an_outflow_within_the_province_needs_no_letter(people, tmp_path):
 
     transfer = move(tmp_path, (108.94, 34.34))  # Xi'an, still 陕西省 like the origin 610727
     assert transfer.kind == "outside" and letters.needs_letter(transfer) is None
+
+
+def test_R25_an_outflow_keeps_the_origin_responsible_with_phone_follow_ups(people, tmp_path):
+    transfer = move(tmp_path, (108.5, 34.2))
+    assert transfer.state == "outflow"
+    task = Task.objects.get(kind="phone_follow_up", closed_on__isnull=True)
+    assert task.unit == transfer.from_unit
+    assert Patient.objects.get().micro_grid.code == "6107270010010101"
+
+
+def test_an_administrator_enters_calendar_days(admin_client):
+    response = admin_client.post("/admin/cases/calendarday/add/",
+                                 {"day": "2027-01-01", "working": "", "note": "元旦"})
+    assert response.status_code == 302
+    assert transfers.calendar_overrides().holidays == frozenset({date(2027, 1, 1)})
