@@ -58,3 +58,22 @@ class EventReportForm(forms.Form):
         if value > timezone.now():
             raise forms.ValidationError(_("The discovery cannot be in the future."))
         return value
+
+
+class ResidenceForm(forms.Form):
+    """A new residence (R23): the point decides whether it is a move, and of which kind."""
+
+    residence_address = forms.CharField(label=_("New address"), max_length=300)
+    lon = forms.FloatField(label=_("Longitude (WGS84)"))
+    lat = forms.FloatField(label=_("Latitude (WGS84)"))
+
+    def clean(self):
+        from django.conf import settings
+
+        data = super().clean()
+        if "lon" in data and "lat" in data:
+            lon0, lat0, lon1, lat1 = settings.GRIDCARE_IMPORT["china_extent"]
+            if not (lon0 <= data["lon"] <= lon1 and lat0 <= data["lat"] <= lat1):
+                raise forms.ValidationError(_("The point lies outside China: are longitude and "
+                                              "latitude swapped?"))
+        return data

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.patient_list, name="patients"),
     path("<int:pk>/", views.patient_detail, name="patient"),
     path("<int:pk>/events/", views.event_report, name="event-report"),
+    path("<int:pk>/residence/", views.residence_change, name="residence"),
     path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
     path("transfers/", views.transfer_list, name="transfers"),
     path("transfers/<int:pk>/letter.docx", views.transfer_letter, name="transfer-letter"),

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from cases import ledgers, rules, selectors, services
-from cases.forms import EventReportForm, FollowUpForm, PatientFilterForm
+from cases.forms import EventReportForm, FollowUpForm, PatientFilterForm, ResidenceForm
 from cases.models import KeyGroup
 
 
@@ -73,7 +73,32 @@ def patient_detail(request, pk: int):
         "transfers": patient.transfers.select_related("from_unit", "to_unit"),
         "events": patient.event_reports.all()[:20],
         "event_form": EventReportForm(),
+        "residence_form": ResidenceForm(),
     })
+
+
+@login_required
+def residence_change(request, pk: int):
+    """R23: a new residence entered on the patient page; a move opens what its kind needs."""
+    from django.contrib.gis.geos import Point
+
+    if request.method != "POST":
+        raise Http404
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update")
+    form = ResidenceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("cases:patient", pk=patient.pk)
+    data = form.cleaned_data
+    before = set(patient.transfers.values_list("pk", flat=True))
+    services.patient_update(user=request.user, patient=patient, source="form", data={
+        "residence_address": data["residence_address"],
+        "point": Point(data["lon"], data["lat"], srid=4326)})
+    opened = patient.transfers.exclude(pk__in=before).first()
+    messages.success(request, _("Residence recorded: %(what)s.") % {
+        "what": opened.get_kind_display() + " · " + opened.get_state_display() if opened
+        else _("same micro-grid, no move")})
+    return redirect("cases:patient", pk=patient.pk)
 
 
 @login_required

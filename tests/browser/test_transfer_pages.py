@@ -85,3 +85,23 @@ def test_the_patient_page_shows_the_transfer_history(page, live_server, moving):
     page.goto(f"{live_server.url}/patients/{moving.patient_id}/")
     history = page.locator("#transfer-history").inner_text()
     assert "镇2" in history or "村3" in history or "微5" in history
+
+
+def test_a_new_residence_entered_on_the_patient_page_opens_a_move_R23(page, live_server, moving):
+    from tests.cases.test_moves import EDGES
+
+    login(page, live_server, "t1_office")
+    Transfer.objects.all().delete()
+    p = Patient.objects.get()
+    page.goto(f"{live_server.url}/patients/{p.pk}/")
+    (x, y), _ = EDGES[2]  # the shared edge of micro-grids 2 and 4: R0 puts it in micro-grid 2
+    page.fill("#residence-form input[name=residence_address]", "村1 新址")
+    page.fill("#residence-form input[name=lon]", str(x))
+    page.fill("#residence-form input[name=lat]", str(y))
+    page.click("#residence-form button[type=submit]")
+    page.wait_for_selector(".messages")
+    transfer = Transfer.objects.get()
+    assert (transfer.kind, transfer.source, transfer.to_unit.code) == ("micro_grid", "form",
+                                                                         "6107270010010102")
+    p.refresh_from_db()
+    assert p.micro_grid.code == "6107270010010102" and p.residence_address == "村1 新址"  # handoff
