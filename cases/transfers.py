@@ -58,6 +58,8 @@ def patient_move(*, user, patient: Patient, point, address: str = "", source: st
     _place(target, point)
     new = tuple(getattr(target, column) for column in PLACEMENT)
     kind = rules.move_kind(placement(patient), new)
+    if not any(new) and patient.outside:
+        kind = None  # outside before and after: no move, whatever the registration place
     if kind is None:
         patient.geom = point
         if address:
@@ -155,11 +157,13 @@ def _levels(prefix: str, table: str, fallback: str | None = None) -> list[str]:
 
 
 OPEN_SQL = "(" + ", ".join(f"'{state}'" for state in OPEN) + ")"
-# R23 in SQL, the same decision as cases.rules.move_kind (tests compare the two).
+# R23 in SQL, the same decision as cases.rules.move_kind (tests compare the two), with
+# one addition: a residence already outside every unit that is still outside is no
+# move, whatever the registration place (own* are the patient's own units).
 KIND_SQL = """
     CASE
         WHEN coalesce(n1, n2, n3, n4, n5) IS NULL THEN
-            CASE WHEN coalesce(o1, o2, o3, o4, o5) IS NULL THEN NULL ELSE 'outside' END
+            CASE WHEN coalesce(own1, own2, own3, own4, own5) IS NULL THEN NULL ELSE 'outside' END
         WHEN coalesce(o5, o4, o3, o2, o1) = coalesce(n5, n4, n3, n2, n1) THEN NULL
         WHEN o4 = n4 THEN 'micro_grid'
         WHEN o3 = n3 THEN 'grid'

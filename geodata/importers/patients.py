@@ -326,6 +326,15 @@ WRITTEN = [
 ]
 
 
+# A re-imported ledger does not undo what happened since its export: its risk level
+# wins only when assessed no earlier than the stored one (R2 history), and its
+# undated condition only while no reached follow-up has set one (R5).
+LEDGER_RISK_IS_NEWER = """(cur.id IS NULL OR cur.risk_assessed_on IS NULL
+    OR (s.risk_assessed_on IS NOT NULL AND s.risk_assessed_on >= cur.risk_assessed_on))"""
+FOLLOWED_UP = """(cur.id IS NOT NULL AND EXISTS (SELECT 1 FROM cases_followup f
+    WHERE f.patient_id = cur.id AND f.reached AND f.condition <> ''))"""
+
+
 def _write_patients() -> tuple[int, int]:
     """Insert new patients, update changed ones; returns (created, updated).
 
@@ -340,8 +349,11 @@ def _write_patients() -> tuple[int, int]:
             SELECT s.patient_no, s.name, s.id_number, coalesce(s.sex, ''), s.birth_date, s.diagnosis,
                    s.registered_on, s.residence_address, h.id, s.geom, s.resident_since,
                    {', '.join(f'u.{c}' for c in PLACEMENT)}, (a.unit_id IS NULL),
-                   s.registration_address, s.registration_code, r.id, s.risk_level,
-                   s.risk_assessed_on, s.condition, s.consent, s.status, g.id, s.guardian_relation,
+                   s.registration_address, s.registration_code, r.id,
+                   CASE WHEN {LEDGER_RISK_IS_NEWER} THEN s.risk_level ELSE cur.risk_level END,
+                   CASE WHEN {LEDGER_RISK_IS_NEWER} THEN s.risk_assessed_on ELSE cur.risk_assessed_on END,
+                   CASE WHEN {FOLLOWED_UP} THEN cur.condition ELSE s.condition END,
+                   s.consent, s.status, g.id, s.guardian_relation,
                    coalesce(string_to_array(nullif(s.prior_incidents, ''), ';'), '{{}}')::varchar[],
                    s.admissions_past_year, s.psychotic_symptoms, s.violent_tendency, s.extra,
                    '{{}}', 0, false, now(), now()
@@ -351,6 +363,7 @@ def _write_patients() -> tuple[int, int]:
             LEFT JOIN {HOUSEHOLD_TABLE} h ON h.code = s.household_code
             LEFT JOIN {UNIT_TABLE} r ON r.code = s.registration_code
             LEFT JOIN cases_guardian g ON g.key = s.guardian_key
+            LEFT JOIN cases_patient cur ON cur.patient_no = s.patient_no
             ON CONFLICT (patient_no) DO UPDATE SET
                 {', '.join(f'{c} = EXCLUDED.{c}' for c in updates)}, updated_at = now()
             WHERE ({', '.join(f'p.{c}' for c in updates if c != 'geom')}, ST_AsEWKB(p.geom))

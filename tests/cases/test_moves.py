@@ -196,3 +196,25 @@ def test_R23_the_api_detects_moves_the_same_way(move_grid, tmp_path):
     # The same move sent twice opens nothing more.
     client.patch(f"/api/patients/{p.pk}/", {"lon": 106.16, "lat": 33.12}, format="json")
     assert Transfer.objects.count() == 1
+
+
+def test_R23_a_patient_living_outside_who_is_still_outside_has_not_moved(move_grid, tmp_path):
+    rows = lambda name: [patient("P001", residence_lon="108.5", residence_lat="34.2",  # noqa: E731
+                                 registration_code="610727001001", residence_address=f"外地{name}")]
+    run_import("function", "import_patients", write_table(tmp_path / "a.csv", rows("a")), as_of=AS_OF)
+    ok, text = run_import("function", "import_patients", write_table(tmp_path / "b.csv", rows("b")),
+                          as_of=AS_OF)
+    assert ok and not Transfer.objects.exists()
+    assert Patient.objects.get().outside
+
+
+def test_a_reimported_ledger_does_not_undo_newer_follow_ups(move_grid, tmp_path):
+    from tests.cases.ledgers import followup
+
+    home = [(106.02, 33.05)]
+    run_import("function", "import_patients", ledger(tmp_path, home, "a"), as_of=AS_OF)  # risk 0, 2026-01-10
+    rows = [followup("P000", "2026-05-01", risk_level="3", condition="不稳定")]
+    run_import("function", "import_followups", write_table(tmp_path / "f.csv", rows), as_of=AS_OF)
+    run_import("function", "import_patients", ledger(tmp_path, home, "a"), as_of=AS_OF)
+    p = Patient.objects.get()
+    assert (p.risk_level, p.risk_assessed_on, p.condition) == (3, date(2026, 5, 1), "不稳定")
