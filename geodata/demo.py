@@ -43,7 +43,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from cases import services as cases_services
-from geodata import demo_patients
+from geodata import demo_moves, demo_patients
 from geodata.importers import followups_import, grid_units_import, households_import, staff_import
 from geodata.importers.patients import patients_import
 from geodata.report import ImportReport
@@ -559,11 +559,13 @@ def _activate_logins(seed: int) -> None:
 
 
 def demo_county_clear() -> None:
-    """Delete the demo county: its households, staff users and every unit under 610727.
+    """Delete the demo county: its patients with their moves and transfers, households,
+    staff users and every unit under 610727.
 
     Needed before loading another seed or size (the importers upsert by code
     and would find stale units overlapping new ones). The admin user stays.
     """
+    demo_moves.demo_moves_clear()
     demo_patients.demo_patients_clear()
     Household.objects.filter(code__startswith=HOUSEHOLD_PREFIX).delete()
     User.objects.filter(username__in=STAFF_USERNAMES).delete()
@@ -580,9 +582,11 @@ def demo_county_load(*, out_dir: Path, seed: int = DEMO_SEED, reset: bool = Fals
 
     All in one transaction: any importer error rolls everything back and
     raises DemoLoadError with the errors. `sizes` go to demo_county_build;
-    patients are classified as of `today` (default: today in Asia/Shanghai).
+    patients are classified as of `today` (default: today in Asia/Shanghai); then
+    some move (geodata/demo_moves.py: transfers, alerts, event reports, once).
     Idempotent: the importers upsert by code. Returns a summary: the files,
-    each import's counts and warnings, units per level, households, patients, logins.
+    each import's counts and warnings, units per level, households, patients,
+    moves, logins.
     """
     today = today or cases_services.today()
     files = demo_county_build(out_dir=Path(out_dir), seed=seed, today=today, **sizes)
@@ -596,15 +600,17 @@ def demo_county_load(*, out_dir: Path, seed: int = DEMO_SEED, reset: bool = Fals
             "staff": _checked(staff_import(path=files.staff)),
         }
         demo_patients.demo_patients_prune(ledger=files.patients, followups=files.followups)
-        reports["patients"] = _checked(patients_import(path=files.patients, as_of=today,
-                                                       source_crs=SOURCE_CRS))
+        ledger = demo_moves.demo_ledger_to_import(files.patients)  # without the moved patients
+        reports["patients"] = _checked(patients_import(path=ledger, as_of=today, source_crs=SOURCE_CRS))
         reports["followups"] = _checked(followups_import(path=files.followups, as_of=today))
         demo_patients.demo_patients_extras(seed=seed, today=today)
         _activate_logins(seed)
-    return _summary(files, reports)
+        moves = demo_moves.demo_moves_load(ledger=files.patients, seed=seed, today=today,
+                                           source_crs=SOURCE_CRS, checked=_checked)
+    return _summary(files, reports, moves)
 
 
-def _summary(files: DemoFiles, reports: dict) -> dict:
+def _summary(files: DemoFiles, reports: dict, moves: dict) -> dict:
     units = GridUnit.objects.filter(code__startswith=COUNTY_CODE)
     per_level = dict(units.values_list("level").annotate(n=Count("id")).order_by("level"))
     county = units.get(level=1)
@@ -622,6 +628,7 @@ def _summary(files: DemoFiles, reports: dict) -> dict:
         "households": county.households,
         "population": county.population,
         "patients": demo_patients.demo_patients_summary(),
+        "moves": moves,
         "imports": reports,
         "warnings": sum(r["warnings"] for r in reports.values()),
         "users": [login["username"] for login in logins],

@@ -1,14 +1,19 @@
-"""The demo county (geodata/demo.py), built small and loaded through the real importers.
+"""The demo county (geodata/demo.py), built small and loaded through the real importers,
+with its moves, transfers, alerts and event reports (geodata/demo_moves.py).
 
 The load takes seconds, so it runs once per module, in a transaction rolled
 back at the end; each test runs in a savepoint inside it (pytest-django's db).
 """
 
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
+from cases import letters, selectors
+from cases.models import Alert, EventReport, MoveKind, Notification, Task, Transfer
 from geodata.demo import (
     ADMIN_USERNAME,
     DEMO_PASSWORD,
@@ -16,6 +21,7 @@ from geodata.demo import (
     demo_county_build,
     demo_county_load,
 )
+from geodata.demo_patients import PATIENT_PREFIX
 from gridmap.models import GridUnit, Household, Role, StaffAssignment, User
 
 pytestmark = pytest.mark.django_db
@@ -100,8 +106,21 @@ def test_grid_workers_a_and_b_serve_two_grids_of_one_village(demo):
     assert leader.parent_id == grid_a.id
 
 
+def counts() -> dict:
+    return {model.__name__: model.objects.count()
+            for model in (Transfer, Alert, EventReport, Notification, Task)}
+
+
+def same_moves(summary: dict) -> dict:
+    """The demo's moves summary without what only the run that made them reports."""
+    return {key: value for key, value in summary["moves"].items() if key not in ("ledger", "import")}
+
+
 def test_loading_twice_changes_nothing(demo, tmp_path):
+    before = counts()
     again = demo_county_load(out_dir=tmp_path / "demo", seed=7, today=TODAY, **SMALL)
+    assert counts() == before  # no second set of moves, no transfer cancelled by the base ledger
+    assert same_moves(again) == same_moves(demo) and "ledger" not in again["moves"]
     assert again["imports"]["grid_units"]["unchanged"] == sum(demo["units"].values())
     assert again["imports"]["households"]["unchanged"] == SMALL["households"]
     for kind in ("patients", "followups"):
@@ -109,3 +128,80 @@ def test_loading_twice_changes_nothing(demo, tmp_path):
         assert report["created"] == report["updated"] == 0 < report["unchanged"], kind
     assert again["units"] == demo["units"]
     assert again["patients"] == demo["patients"]
+
+
+# --- moves, transfers, alerts and event reports (geodata/demo_moves.py) ---------------------
+
+
+def demo_transfers():
+    return Transfer.objects.filter(patient__patient_no__startswith=PATIENT_PREFIX)
+
+
+def staff_unit(username: str) -> GridUnit:
+    return StaffAssignment.objects.get(user__username=username).unit
+
+
+def test_the_moved_ledger_re_import_detects_every_move_kind_but_county_R23(demo):
+    # One county in the demo: a move to another county cannot happen.
+    kinds = set(demo_transfers().filter(source="import").values_list("kind", flat=True))
+    assert kinds == set(MoveKind.values) - {"county"}
+    assert demo["moves"]["moves"] == demo["moves"]["import"]["stats"]["moves"]
+
+
+def test_every_transfer_state_shows(demo):
+    assert set(demo_transfers().values_list("state", flat=True)) == set(Transfer.State.values)
+    escalated = demo_transfers().get(state="escalated")
+    assert escalated.escalated_to == "county" and escalated.dispute_explanation  # R26
+
+
+def test_missed_deadlines_became_alerts_and_running_ones_did_not_R24_R28(demo):
+    assert set(Alert.objects.filter(cleared_at__isnull=True).values_list("kind", flat=True)) == set(
+        Alert.Kind.values)
+    now = timezone.now()
+    fresh = demo_transfers().filter(state="detected", report_by__gt=now)
+    counting = demo_transfers().filter(state="exchanged", accept_by__gt=now)
+    assert fresh.exists() and counting.exists()
+    assert not Alert.objects.filter(transfer__in=[*fresh, *counting]).exists()
+
+
+def test_an_outflow_to_another_province_needs_a_letter_one_within_shaanxi_does_not_R26(demo):
+    needs = [letters.needs_letter(t) for t in demo_transfers().filter(kind="outside", state="outflow")]
+    assert ("510000", "四川省") in needs and None in needs
+    assert demo["moves"]["letters"] >= 1
+
+
+def test_grid_workers_a_and_b_are_told_of_the_handoffs_between_their_grids_R23(demo):
+    grid_a, grid_b = staff_unit("grid_worker_a"), staff_unit("grid_worker_b")
+    handoffs = demo_transfers().filter(state="handed_over")
+    assert handoffs.filter(from_unit__grid=grid_a, to_unit__grid=grid_b).exists()
+    assert handoffs.filter(from_unit__grid=grid_b, to_unit__grid=grid_a).exists()
+    for username in ("grid_worker_a", "grid_worker_b"):
+        assert Notification.objects.filter(user__username=username, key__startswith="handoff:").exists()
+
+
+def test_the_township_office_has_an_inbox_from_and_an_outbox_to_other_townships(demo):
+    user = User.objects.get(username="township_office")
+    township = staff_unit("township_office")
+    inbox = selectors.transfers_for(user, box="inbox").exclude(from_unit__township=township)
+    outbox = selectors.transfers_for(user, box="outbox").exclude(to_unit__township=township)
+    assert {"exchanged", "accepted", "disputed"} <= set(inbox.values_list("state", flat=True))
+    assert {"detected", "reported", "cancelled", "outflow"} <= set(outbox.values_list("state", flat=True))
+    assert selectors.open_alerts_for(user).exists()
+
+
+def test_event_reports_on_time_late_unreported_and_likely_to_leave_R27_R28(demo):
+    events = list(EventReport.objects.filter(patient__patient_no__startswith=PATIENT_PREFIX))
+    assert any(e.reported_at is not None and not e.late for e in events)
+    assert any(e.late for e in events)
+    unreported = [e for e in events if e.reported_at is None and e.due_by < timezone.now()]
+    assert unreported and Alert.objects.filter(event_report__in=unreported, kind="event_overdue").exists()
+    assert any(e.kind == "likely_to_leave" and e.due_by - e.discovered_at == timedelta(hours=24)
+               for e in events)
+
+
+def test_reset_deletes_the_moves_and_the_same_seed_makes_the_same_ones(demo, tmp_path):
+    before, old = counts(), set(demo_transfers().values_list("id", flat=True))
+    again = demo_county_load(out_dir=tmp_path / "demo", seed=7, today=TODAY, reset=True, **SMALL)
+    assert counts() == before and not old & set(demo_transfers().values_list("id", flat=True))
+    assert same_moves(again) == same_moves(demo)
+    assert Path(again["moves"]["ledger"]).read_bytes() == Path(demo["moves"]["ledger"]).read_bytes()

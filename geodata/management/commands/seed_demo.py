@@ -13,7 +13,8 @@ from geodata.demo import DEMO_SEED, DemoLoadError, demo_county_load
 
 
 class Command(BaseCommand):
-    help = "Build the demo county's files (formats.md §1–§4, §7) and import them."
+    help = ("Build the demo county's files (formats.md §1–§4, §7) and import them; then move some "
+            "patients (a second ledger) and take their transfers through every state.")
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=DEMO_SEED,
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         self.stdout.write(f"patients: {patients['count']} (key groups: {groups}; outside "
                           f"{patients['outside']}; follow-ups {patients['followups']}; team overrides "
                           f"{patients['team_overrides']}; search actions {patients['lost_searches']})")
+        self.print_moves(summary["moves"])
         self.stdout.write(f"files: {', '.join(summary['files'].values())}")
         self.stdout.write("")
         # The unit's Chinese name comes last: wide characters would break the columns.
@@ -56,3 +58,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  {login['username']:<18} {login['role']:<18} "
                               f"{login['password']:<10} {login['unit_code']} {login['unit_name']}")
         self.stdout.write(self.style.SUCCESS(f"demo county loaded in {seconds:.1f} s"))
+
+    def print_moves(self, moves: dict) -> None:
+        def listed(counts: dict) -> str:
+            return ", ".join(f"{key} {n}" for key, n in counts.items())
+
+        events = moves["events"]
+        made = f"; moved ledger {moves['ledger']}" if "ledger" in moves else " (made before; kept)"
+        self.stdout.write(
+            f"moves: {sum(moves['moves'].values())} ({listed(moves['moves'])}); transfers by state: "
+            f"{listed(moves['transfers'])}; alerts: {sum(moves['alerts'].values())} "
+            f"({listed(moves['alerts'])}); events: {events['count']} (on time {events['on_time']}, "
+            f"late {events['late']}, unreported {events['unreported']}, likely to leave "
+            f"{events['likely_to_leave']}); handoff notifications {moves['notifications']}; letters "
+            f"{moves['letters']}{made}")
