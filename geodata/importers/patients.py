@@ -273,15 +273,29 @@ class _Row:
 
 
 def _stage(rows: list[tuple]) -> None:
-    create_stage("stage_patients", STAGE_COLUMNS + ", geom geometry(Point, 4326) GENERATED ALWAYS AS "
-                 "(ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED")
-    copy_rows("stage_patients", STAGE_NAMES, rows)
-    execute("CREATE UNIQUE INDEX ON stage_patients (n)")
+    """COPY the rows, then build the stage with each residence point in one statement.
+
+    Why a second table rather than an UPDATE filling points from households: an
+    index built in the same transaction after an UPDATE (broken HOT chains) is not
+    usable by that transaction, and the placement then scans every point for every
+    micro-grid (measured: 12 s instead of 0.3 s for a county ledger).
+    """
+    create_stage("stage_patients_raw", STAGE_COLUMNS)
+    copy_rows("stage_patients_raw", STAGE_NAMES, rows)
     # formats.md §3: a household code gives the point when no coordinates are given.
+    AXIS = {"lon": "X", "lat": "Y"}
+    columns = ", ".join(
+        f"coalesce(r.{c}, ST_{AXIS[c]}(h.geom)) AS {c}" if c in AXIS else f"r.{c}"
+        for c in STAGE_NAMES)
+    execute("DROP TABLE IF EXISTS stage_patients")
     execute(f"""
-        UPDATE stage_patients s SET lon = ST_X(h.geom), lat = ST_Y(h.geom)
-        FROM {HOUSEHOLD_TABLE} h WHERE h.code = s.household_code AND s.lon IS NULL
+        CREATE TEMP TABLE stage_patients ON COMMIT DROP AS
+        SELECT *, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geometry(Point, 4326) AS geom FROM (
+            SELECT {columns} FROM stage_patients_raw r
+            LEFT JOIN {HOUSEHOLD_TABLE} h ON h.code = r.household_code AND r.lon IS NULL
+        ) placed
     """)
+    execute("CREATE UNIQUE INDEX ON stage_patients (n)")
     execute("CREATE INDEX ON stage_patients USING gist (geom)")
     execute("ANALYZE stage_patients")
 
