@@ -365,6 +365,8 @@ class Transfer(models.Model):
     from_point = models.PointField(srid=4326, null=True, blank=True)
     to_point = models.PointField(srid=4326, null=True, blank=True)
     to_address = models.CharField(_("new address"), max_length=300, blank=True)
+    to_household = models.ForeignKey(Household, models.SET_NULL, null=True, blank=True, related_name="+",
+                                     db_constraint=False)
     detected_at = models.DateTimeField(_("detected"))
     reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
     exchanged_at = models.DateTimeField(_("exchanged"), null=True, blank=True)

@@ -76,7 +76,7 @@ def patient_move(*, user, patient: Patient, point, address: str = "", source: st
         if transfer is not None and kind in rules.HANDOFF_KINDS:
             for column, value in zip(PLACEMENT, new, strict=True):
                 setattr(patient, column, value)
-            patient.geom, patient.outside = point, False
+            patient.geom, patient.outside, patient.household = point, False, None
             if address:
                 patient.residence_address = address
     return transfer
@@ -189,6 +189,7 @@ def moves_detect_staged(stage: str, assign: str) -> None:
             CREATE TEMP TABLE stage_moves ON COMMIT DROP AS
             WITH compared AS (
                 SELECT p.id AS patient_id, s.n, p.geom AS old_geom, p.residence_address AS old_address,
+                       p.household_id AS old_household, nh.id AS new_household,
                        p.resident_since AS old_since, p.outside AS old_outside,
                        {', '.join(f'p.{c} AS own{i}' for i, c in enumerate(PLACEMENT, 1))},
                        {', '.join(_levels('o', 'p', 'r'))}, {', '.join(_levels('n', 'u'))},
@@ -199,6 +200,7 @@ def moves_detect_staged(stage: str, assign: str) -> None:
                 LEFT JOIN {assign} a ON a.n = s.n
                 LEFT JOIN gridmap_gridunit u ON u.id = a.unit_id
                 LEFT JOIN gridmap_gridunit r ON r.id = p.registration_unit_id
+                LEFT JOIN gridmap_household nh ON nh.code = s.household_code
                 LEFT JOIN cases_transfer t ON t.patient_id = p.id AND t.state IN {OPEN_SQL}
             )
             SELECT *, {KIND_SQL} AS kind, coalesce(o5, o4, o3, o2, o1) AS from_unit,
@@ -221,7 +223,8 @@ def moves_apply_staged(*, source: str = "import") -> dict[str, int]:
         restore = ", ".join(f"{c} = m.own{i}" for i, c in enumerate(PLACEMENT, 1))
         cursor.execute(f"""
             UPDATE cases_patient p SET geom = m.old_geom, residence_address = m.old_address,
-                   resident_since = m.old_since, outside = m.old_outside, {restore}
+                   resident_since = m.old_since, outside = m.old_outside, household_id = m.old_household,
+                   {restore}
             FROM stage_moves m
             WHERE p.id = m.patient_id AND m.kind IS NOT NULL AND m.kind <> ALL(%s)
         """, [handoffs])
@@ -239,12 +242,13 @@ def moves_apply_staged(*, source: str = "import") -> dict[str, int]:
         """)
         cursor.execute(f"""
             INSERT INTO cases_transfer (patient_id, kind, state, source, from_unit_id, to_unit_id,
-                from_point, to_point, to_address, detected_at, report_by, accepted_at, closed_at,
-                calendar_fallback_years, dispute_explanation, escalated_to, resolution, updated_at)
+                from_point, to_point, to_address, to_household_id, detected_at, report_by, accepted_at,
+                closed_at, calendar_fallback_years, dispute_explanation, escalated_to, resolution, updated_at)
             SELECT m.patient_id, m.kind,
                    CASE WHEN m.kind = ANY(%s) THEN 'handed_over' WHEN m.kind = 'outside' THEN 'outflow'
                         ELSE 'detected' END,
-                   %s, m.from_unit, m.to_unit, m.old_geom, m.new_geom, m.new_address, now(),
+                   %s, m.from_unit, m.to_unit, m.old_geom, m.new_geom, m.new_address, m.new_household,
+                   now(),
                    CASE WHEN m.kind <> ALL(%s) AND m.kind <> 'outside'
                         THEN now() + interval '24 hours' END,  -- R24: report within 24 hours
                    CASE WHEN m.kind = ANY(%s) THEN now() END, CASE WHEN m.kind = ANY(%s) THEN now() END,
@@ -340,6 +344,7 @@ def _rehome(transfer: Transfer) -> None:
     for level, name in LEVEL_FIELDS.items():
         setattr(patient, f"{name}_id", unit.ancestor_id(level) if unit else None)
     patient.geom, patient.outside = transfer.to_point, unit is None
+    patient.household_id = transfer.to_household_id
     patient.residence_address = transfer.to_address or patient.residence_address
     patient.resident_since = deadlines.local_date(transfer.detected_at)
     patient.save()

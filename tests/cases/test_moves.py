@@ -218,3 +218,24 @@ def test_a_reimported_ledger_does_not_undo_newer_follow_ups(move_grid, tmp_path)
     run_import("function", "import_patients", ledger(tmp_path, home, "a"), as_of=AS_OF)
     p = Patient.objects.get()
     assert (p.risk_level, p.risk_assessed_on, p.condition) == (3, date(2026, 5, 1), "不稳定")
+
+
+def test_R25_a_pending_transfer_keeps_the_old_household_and_acceptance_takes_the_new(move_grid, tmp_path):
+    from django.contrib.gis.geos import Point
+
+    from cases import transfers
+    from gridmap.models import Household
+
+    old = Household.objects.create(code="H-old", address="旧址", geom=Point(106.02, 33.05, srid=4326))
+    new = Household.objects.create(code="H-new", address="新址", geom=Point(106.3, 33.1, srid=4326))
+    for name, code in (("a", "H-old"), ("b", "H-new")):
+        rows = [patient("P001", residence_lon="", residence_lat="", household_code=code)]
+        assert run_import("function", "import_patients", write_table(tmp_path / f"{name}.csv", rows),
+                          as_of=AS_OF)[0]
+    transfer = Transfer.objects.get()
+    assert Patient.objects.get().household == old and transfer.to_household == new
+    root = User.objects.create_superuser("root", password="x-12345678")
+    transfers.transfer_report(user=root, transfer=transfer)
+    transfers.transfer_exchange(user=root, transfer=transfer)
+    transfers.transfer_accept(user=root, transfer=transfer)
+    assert Patient.objects.get().household == new
