@@ -507,3 +507,6 @@ class CalendarDay(models.Model):
         verbose_name = _("calendar day")
         verbose_name_plural = _("calendar days")
         ordering = ["day"]
+
+
+from cases.screening_models import Campaign, CoverageCount, SuspectedCase, Visit  # noqa: E402,F401

@@ -209,3 +209,11 @@ GRIDCARE_RULES = {
     "floating_months": 6,  # R16
     "elderly_guardian_age": 65,  # R15
 }
+
+# Screening (domain-rules R31, R32; configurable).
+GRIDCARE_SCREENING = {
+    "on_site_metres": env_float("GRIDCARE_ON_SITE_METRES", 200.0),  # R32
+    # R31 colours, highest threshold first: ≥ 90 % green, 75–90 % orange, 20–75 % red, < 20 % yellow.
+    "colours": [(0.9, "green"), (0.75, "orange"), (0.2, "red"), (0.0, "yellow")],
+    "min_cell_count": 5,  # aggregates below this are shown as "<5" to leaders
+}

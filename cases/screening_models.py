@@ -1,0 +1,109 @@
+"""Screening campaigns (排查), their visits, suspected cases and stored coverage (R30–R33).
+
+Imported into cases.models so that the app has one models module for Django;
+kept apart because the register and the screening are separate subjects.
+"""
+
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.models import GridUnit, Household, User
+
+
+class Campaign(models.Model):
+    """A screening campaign over every household under one unit (formats.md §6)."""
+
+    class Kind(models.TextChoices):
+        TOWNSHIP_HALF_YEARLY = "township_half_yearly", _("township half-yearly special screening")
+        VILLAGE_QUARTERLY = "village_quarterly", _("village quarterly screening")
+        ANNUAL_FULL = "annual_full", _("annual whole-area screening")
+        SPECIAL = "special", _("special screening")
+
+    code = models.CharField(_("code"), max_length=64, unique=True)  # 活动编码
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    scope = models.ForeignKey(GridUnit, models.PROTECT, related_name="campaigns", verbose_name=_("scope"))
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    target = models.DecimalField(_("target coverage"), max_digits=5, decimal_places=4)
+    coverage_at = models.DateTimeField(null=True, blank=True)  # when CoverageCount was last built
+
+    class Meta:
+        verbose_name = _("screening campaign")
+        verbose_name_plural = _("screening campaigns")
+        ordering = ["-starts_on", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
+                                   name="campaign_window_ordered"),
+            models.CheckConstraint(condition=Q(target__gte=0, target__lte=1), name="campaign_target_share"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Visit(models.Model):
+    """One screening visit to a household (formats.md §5). Every visit is kept (it is
+    real work); whether it counts for coverage is derived (R31), as is on-site (R32)."""
+
+    class Result(models.TextChoices):
+        NORMAL = "无异常", _("nothing unusual")
+        SUSPECTED = "发现疑似患者", _("suspected case found")
+        NOBODY_HOME = "无人在家", _("nobody home")
+
+    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="visits")
+    household = models.ForeignKey(Household, models.CASCADE, related_name="visits")
+    visited_at = models.DateTimeField(_("visited at"))
+    worker = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    geom = models.PointField(_("GPS fix"), srid=4326, null=True, blank=True)
+    result = models.CharField(_("result"), max_length=8, choices=Result.choices)
+    distance_m = models.FloatField(null=True, blank=True)  # GPS fix to the household point
+    on_site = models.BooleanField(null=True)  # R32; None without a fix
+    screened = models.BooleanField(default=False)  # R31: counts for the campaign's coverage
+
+    class Meta:
+        verbose_name = _("screening visit")
+        verbose_name_plural = _("screening visits")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "household", "visited_at"], name="visit_once"),
+        ]
+        indexes = [models.Index(fields=["campaign", "household"], condition=Q(screened=True),
+                                name="visit_screened")]
+
+
+class SuspectedCase(models.Model):
+    """R33: a suspected case from a screening, referred for diagnosis within 10 working days."""
+
+    class Status(models.TextChoices):
+        REFERRED = "referred", _("referred for diagnosis")
+        CONFIRMED = "confirmed", _("confirmed: registered as a patient")
+        EXCLUDED = "excluded", _("not a case")
+
+    visit = models.OneToOneField(Visit, models.CASCADE, related_name="suspected_case")
+    household = models.ForeignKey(Household, models.CASCADE, related_name="+")
+    found_at = models.DateTimeField()
+    diagnose_by = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REFERRED)
+    patient = models.ForeignKey("cases.Patient", models.SET_NULL, null=True, blank=True, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("suspected case")
+        verbose_name_plural = _("suspected cases")
+
+
+class CoverageCount(models.Model):
+    """R31, stored: households in a campaign's scope under a unit and how many were
+    screened in the window. Rebuilt set-based after every visit import, so a leader's
+    map at any level is one indexed read."""
+
+    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="coverage")
+    unit = models.ForeignKey(GridUnit, models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField()
+    households = models.PositiveIntegerField()
+    screened = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "unit"], name="coverage_once")]
+        indexes = [models.Index(fields=["campaign", "level"])]
