@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from cases import api as cases_api
+from cases import screening_api
 from gridmap import api
 
 app_name = "api"
@@ -14,5 +15,10 @@ urlpatterns = [
     path("patients/<int:pk>/followups/", cases_api.FollowUpList.as_view(), name="patient-followups"),
     path("patients/<int:pk>/events/", cases_api.PatientEvents.as_view(), name="patient-events"),
     path("transfers/arrows/", cases_api.TransferArrows.as_view(), name="transfer-arrows"),
+    path("campaigns/", screening_api.CampaignList.as_view(), name="campaigns"),
+    path("campaigns/<str:code>/coverage/", screening_api.CampaignCoverage.as_view(),
+         name="campaign-coverage"),
+    path("campaigns/<str:code>/hexagons/", screening_api.CampaignHexagons.as_view(),
+         name="campaign-hexagons"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -1,0 +1,180 @@
+"""Screening data for maps (R31): aggregates only. A leader's map never receives an
+individual household or patient point; every count below the configured minimum (5)
+is sent as "<5", and a share computed from such counts is withheld."""
+
+from django.conf import settings
+from django.db import connection
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import coverage, selectors
+from cases.models import Campaign
+from gridmap.models import LEVEL_FIELDS, GridUnit
+
+SMALL = "<5"
+
+
+def masked(count: int) -> int | str:
+    """A count as a leader may see it (R35 with the issue's "<5" rule)."""
+    return SMALL if count < settings.GRIDCARE_SCREENING["min_cell_count"] else count
+
+
+def campaigns_visible_to(user):
+    """Campaigns over the user's units or over units above them."""
+    if user.is_superuser:
+        return Campaign.objects.all()
+    ids = set()
+    for unit in selectors.scope_units(user):
+        column = LEVEL_FIELDS[unit.level]
+        ancestors = [unit.ancestor_id(level) for level in LEVEL_FIELDS if level <= unit.level]
+        ids |= set(Campaign.objects.filter(scope_id__in=ancestors).values_list("pk", flat=True))
+        ids |= set(Campaign.objects.filter(**{f"scope__{column}_id": unit.pk}).values_list("pk", flat=True))
+    return Campaign.objects.filter(pk__in=ids)
+
+
+def _campaign(request, code: str) -> Campaign:
+    return get_object_or_404(campaigns_visible_to(request.user), code=code)
+
+
+def _allowed_units(user):
+    """Units whose aggregates the user may see: their own subtrees (all for superusers)."""
+    if user.is_superuser:
+        return None
+    return selectors.scope_units(user)
+
+
+class CoverageQuery(serializers.Serializer):
+    level = serializers.IntegerField(min_value=1, max_value=5)
+    parent = serializers.CharField(required=False)
+
+
+class CampaignCoverage(APIView):
+    @extend_schema(parameters=[CoverageQuery])
+    def get(self, request, code: str):
+        """R31 coverage of every unit of a level under the campaign (optionally under a
+        parent unit, for drill-down), as GeoJSON polygons with masked counts."""
+        campaign = _campaign(request, code)
+        query = CoverageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        level = query.validated_data["level"]
+        if level < campaign.scope.level:
+            raise ValidationError({"level": [f"the campaign's scope is at level {campaign.scope.level}"]})
+        rows = coverage.coverage_at_level(campaign, level)
+        parent = query.validated_data.get("parent")
+        if parent:
+            unit = GridUnit.objects.filter(code=parent).first()
+            if unit is None:
+                raise ValidationError({"parent": ["no such unit"]})
+            rows = [r for r in rows if r.unit.ancestor_id(unit.level) == unit.pk]
+        allowed = _allowed_units(request.user)
+        if allowed is not None:
+            rows = [r for r in rows if any(r.unit.ancestor_id(u.level) == u.pk or
+                                           u.ancestor_id(r.unit.level) == r.unit.pk for u in allowed)]
+        shapes = dict(GridUnit.objects.filter(pk__in=[r.unit.pk for r in rows])
+                      .values_list("pk", "geom"))
+        features = []
+        for r in rows:
+            small = r.households < settings.GRIDCARE_SCREENING["min_cell_count"]
+            share = None if small else r.share
+            features.append({
+                "type": "Feature", "id": r.unit.code,
+                "geometry": _geojson(shapes[r.unit.pk].simplify(0.0002, preserve_topology=True)),
+                "properties": {
+                    "code": r.unit.code, "name": r.unit.name, "level": level,
+                    "households": masked(r.households), "screened": masked(r.screened),
+                    "coverage": None if share is None else float(share),
+                    "colour": "suppressed" if small and r.households else coverage.coverage_colour(share),
+                    "target": float(campaign.target),
+                },
+            })
+        return Response({"type": "FeatureCollection", "features": features,
+                         "legend": _legend()})
+
+
+def _geojson(geom) -> dict:
+    import json
+
+    return json.loads(geom.geojson)
+
+
+def _legend() -> list[dict]:
+    colours = settings.GRIDCARE_SCREENING["colours"]
+    bands = []
+    upper = None
+    for threshold, colour in colours:
+        bands.append({"colour": colour, "from": threshold, "to": upper})
+        upper = threshold
+    return bands
+
+
+class HexQuery(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["unvisited", "suspected"], default="unvisited")
+    size = serializers.IntegerField(min_value=100, max_value=5000, default=250)
+
+
+# Why raw SQL: each point finds its hexagon with ST_HexagonGrid over a box just around
+# it (a few cells; the grid is anchored at the origin, so (i, j) are global), then the
+# points are counted per (i, j) and only the hexagons come back, never the points.
+HEX_SQL = """
+    WITH pts AS MATERIALIZED (
+        SELECT ST_Transform(h.geom, 3857) AS g
+        FROM gridmap_household h
+        WHERE h.{scope_column} = %(scope)s AND {condition}
+    ), cells AS (
+        SELECT hx.i, hx.j, count(*) AS n FROM pts
+        CROSS JOIN LATERAL (
+            SELECT i, j FROM ST_HexagonGrid(%(size)s, ST_Expand(pts.g, %(size)s))
+            WHERE ST_Intersects(geom, pts.g) ORDER BY i, j LIMIT 1
+        ) hx
+        GROUP BY hx.i, hx.j
+    )
+    SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_Hexagon(%(size)s, i, j), 3857), 4326), 6), n FROM cells
+"""
+CONDITIONS = {
+    "unvisited": """NOT EXISTS (SELECT 1 FROM cases_visit v WHERE v.campaign_id = %(campaign)s
+                                AND v.household_id = h.id AND v.screened)""",
+    "suspected": """EXISTS (SELECT 1 FROM cases_suspectedcase sc JOIN cases_visit v ON v.id = sc.visit_id
+                            WHERE v.campaign_id = %(campaign)s AND sc.household_id = h.id)""",
+}
+
+
+class CampaignHexagons(APIView):
+    @extend_schema(parameters=[HexQuery])
+    def get(self, request, code: str):
+        """Hexagons (metres across, Web Mercator) of unvisited households or suspected
+        cases under the campaign's scope, limited to the user's units; counts masked."""
+        import json
+
+        campaign = _campaign(request, code)
+        query = HexQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        scope = campaign.scope
+        allowed = _allowed_units(request.user)
+        if allowed is not None:
+            inside = [u for u in allowed if u.ancestor_id(scope.level) == scope.pk]
+            scope = min(inside, key=lambda u: u.level) if inside else scope
+            if not inside and not any(scope.ancestor_id(u.level) == u.pk for u in allowed):
+                return Response({"type": "FeatureCollection", "features": []})
+        sql = HEX_SQL.format(scope_column=f"{LEVEL_FIELDS[scope.level]}_id",
+                             condition=CONDITIONS[query.validated_data["kind"]])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"scope": scope.pk, "campaign": campaign.pk,
+                                 "size": query.validated_data["size"]})
+            rows = cursor.fetchall()
+        features = [{"type": "Feature", "geometry": json.loads(geometry), "properties": {"count": masked(n)}}
+                    for geometry, n in rows]
+        return Response({"type": "FeatureCollection", "features": features})
+
+
+class CampaignList(APIView):
+    def get(self, request):
+        """Campaigns over the user's units, with their windows and targets."""
+        rows = campaigns_visible_to(request.user).select_related("scope")
+        return Response([{"code": c.code, "name": c.name, "kind": c.kind, "kind_label": c.get_kind_display(),
+                          "scope": c.scope.code, "scope_name": c.scope.name, "scope_level": c.scope.level,
+                          "starts_on": c.starts_on, "ends_on": c.ends_on, "target": float(c.target)}
+                         for c in rows])
