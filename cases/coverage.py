@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from cases import deadlines
@@ -21,7 +21,7 @@ from cases.models import Campaign, CoverageCount
 from gridmap.models import LEVEL_FIELDS, GridUnit
 
 
-def visits_derive(campaign_ids: list[int]) -> None:
+def visits_derive(campaign_ids: list[int], *, visit_ids: list[int] | None = None) -> None:
     """R31/R32 for every visit of these campaigns: screened = a household of the scope,
     inside the window (local dates, inclusive), and not 无人在家; the distance from the
     GPS fix to the household point, and on site within the configured distance.
@@ -43,8 +43,8 @@ def visits_derive(campaign_ids: list[int]) -> None:
                                ELSE ST_DWithin(v.geom::geography, h.geom::geography, %s) END
             FROM cases_campaign c, gridmap_gridunit s, gridmap_household h
             WHERE v.campaign_id = c.id AND s.id = c.scope_id AND h.id = v.household_id
-              AND c.id = ANY(%s)
-        """, [settings.GRIDCARE_SCREENING["on_site_metres"], list(campaign_ids)])
+              AND c.id = ANY(%s) AND (%s::bigint[] IS NULL OR v.id = ANY(%s))
+        """, [settings.GRIDCARE_SCREENING["on_site_metres"], list(campaign_ids), visit_ids, visit_ids])
 
 
 def suspected_cases_open(campaign_ids: list[int]) -> int:
@@ -177,3 +177,24 @@ def cadence_gaps(*, as_of: date, under: GridUnit | None = None) -> list[tuple[Gr
             covered |= set(units.filter(**{column: scope_id}).values_list("pk", flat=True))
         gaps += [(u, kind, start, end) for u in units.exclude(pk__in=covered).order_by("code")]
     return gaps
+
+
+@transaction.atomic
+def visit_record(*, user, campaign: Campaign, household, visited_at, result: str, point=None):
+    """One visit from the API or the field form: derived at once (R31, R32), a suspected
+    case opened (R33), and the stored coverage of the household's units bumped when the
+    household becomes screened (no rebuild of the whole campaign)."""
+    from cases.models import Visit
+
+    already = Visit.objects.filter(campaign=campaign, household=household, screened=True).exists()
+    visit, _ = Visit.objects.update_or_create(
+        campaign=campaign, household=household, visited_at=visited_at,
+        defaults={"worker": user, "result": result, "geom": point})
+    visits_derive([campaign.pk], visit_ids=[visit.pk])
+    visit.refresh_from_db()
+    if visit.screened and not already:
+        units = [getattr(household, f"{name}_id") for name in LEVEL_FIELDS.values()]
+        CoverageCount.objects.filter(campaign=campaign, unit_id__in=[u for u in units if u]).update(
+            screened=models.F("screened") + 1)
+    suspected_cases_open([campaign.pk])
+    return visit

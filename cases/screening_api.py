@@ -178,3 +178,73 @@ class CampaignList(APIView):
                           "scope": c.scope.code, "scope_name": c.scope.name, "scope_level": c.scope.level,
                           "starts_on": c.starts_on, "ends_on": c.ends_on, "target": float(c.target)}
                          for c in rows])
+
+
+class VisitSerializer(serializers.Serializer):
+    """One screening visit with its GPS fix (formats.md §5)."""
+
+    household_code = serializers.CharField(max_length=64)
+    visited_at = serializers.DateTimeField()
+    result = serializers.ChoiceField(choices=["无异常", "发现疑似患者", "无人在家"])
+    lon = serializers.FloatField(required=False)
+    lat = serializers.FloatField(required=False)
+
+    def validate_household_code(self, value: str):
+        from gridmap.models import Household
+
+        household = Household.objects.filter(code=value).first()
+        if household is None:
+            raise serializers.ValidationError("unknown household")
+        return household
+
+    def validate_visited_at(self, value):
+        from django.utils import timezone
+
+        if value > timezone.now():
+            raise serializers.ValidationError("cannot be in the future")
+        return value
+
+    def validate(self, attrs):
+        from django.contrib.gis.geos import Point
+
+        errors = {}
+        household = attrs.pop("household_code")
+        if ("lon" in attrs) != ("lat" in attrs):
+            errors["lat" if "lon" in attrs else "lon"] = ["give both lon and lat"]
+        elif "lon" in attrs:
+            lon0, lat0, lon1, lat1 = settings.GRIDCARE_IMPORT["china_extent"]
+            if not (lon0 <= attrs["lon"] <= lon1 and lat0 <= attrs["lat"] <= lat1):
+                errors["lon"] = ["the fix lies outside China: are lon and lat swapped?"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["household"] = household
+        attrs["point"] = Point(attrs.pop("lon"), attrs.pop("lat"), srid=4326) if "lon" in attrs else None
+        return attrs
+
+
+class CampaignVisits(APIView):
+    @extend_schema(request=VisitSerializer)
+    def post(self, request, code: str):
+        """Record one visit in the user's units; returns whether it counts (R31), whether it
+        was on site (R32) and the suspected case it opened (R33)."""
+        from cases import services
+
+        campaign = _campaign(request, code)
+        entry = VisitSerializer(data=request.data)
+        entry.is_valid(raise_exception=True)
+        data = entry.validated_data
+        household = data["household"]
+        allowed = _allowed_units(request.user)
+        if allowed is not None and not any(
+                getattr(household, f"{LEVEL_FIELDS[u.level]}_id") == u.pk for u in allowed):
+            raise ValidationError({"household_code": ["not in your units"]})
+        visit = coverage.visit_record(user=request.user, campaign=campaign, household=household,
+                                      visited_at=data["visited_at"], result=data["result"],
+                                      point=data["point"])
+        services.access_log_record(user=request.user, action="update",
+                                   query={"visit": visit.pk, "campaign": campaign.code})
+        case = getattr(visit, "suspected_case", None)
+        return Response({"id": visit.pk, "screened": visit.screened, "on_site": visit.on_site,
+                         "distance_m": None if visit.distance_m is None else round(visit.distance_m, 1),
+                         "suspected_case": case.pk if case else None,
+                         "diagnose_by": case.diagnose_by if case else None}, status=201)

@@ -20,5 +20,6 @@ urlpatterns = [
          name="campaign-coverage"),
     path("campaigns/<str:code>/hexagons/", screening_api.CampaignHexagons.as_view(),
          name="campaign-hexagons"),
+    path("campaigns/<str:code>/visits/", screening_api.CampaignVisits.as_view(), name="campaign-visits"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

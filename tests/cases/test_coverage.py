@@ -167,3 +167,33 @@ def test_drill_down_and_bad_parameters(leader):
     assert leader.get("/api/campaigns/C1/coverage/", {"level": 1}).status_code == 400  # above the scope
     assert leader.get("/api/campaigns/C1/hexagons/", {"size": 5}).status_code == 400
     assert leader.get("/api/campaigns/NOPE/coverage/", {"level": 5}).status_code == 404
+
+
+def test_R31_R32_R33_one_visit_from_the_api_updates_coverage_at_once(campaign, leader):
+    from cases.models import CoverageCount, SuspectedCase
+
+    code = f"{MICRO_1[0]}-29"  # the household where nobody was home
+    home = Household.objects.get(code=code).geom
+    response = leader.post("/api/campaigns/C1/visits/", {
+        "household_code": code, "visited_at": "2026-06-25T15:00:00+08:00", "result": "发现疑似患者",
+        "lon": home.x + 0.003, "lat": home.y}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["screened"] is True and body["on_site"] is False and body["suspected_case"]
+    assert CoverageCount.objects.get(campaign=campaign, unit__code=MICRO_1[0]).screened == 29
+    assert CoverageCount.objects.get(campaign=campaign, unit__code=TOWNSHIP_1[0]).screened == 35
+    coverage.coverage_rebuild([campaign.pk])  # the incremental figures equal a rebuild
+    assert CoverageCount.objects.get(campaign=campaign, unit__code=TOWNSHIP_1[0]).screened == 35
+    case = SuspectedCase.objects.get()
+    assert case.diagnose_by.astimezone(BJ).date() == date(2026, 7, 9)  # R33: 10 working days
+
+
+def test_bad_visits_are_400(campaign, leader):
+    response = leader.post("/api/campaigns/C1/visits/", {
+        "household_code": "NOPE", "visited_at": "soon", "result": "不知道", "lon": 106.0}, format="json")
+    assert response.status_code == 400
+    assert {"household_code", "visited_at", "result"} <= set(response.json())
+    other = leader.post("/api/campaigns/C1/visits/", {"household_code": "6107270020010101-01",
+                                                      "visited_at": "2026-06-25T15:00:00+08:00",
+                                                      "result": "无异常"}, format="json")
+    assert other.status_code == 400 and "household_code" in other.json()  # not the leader's township
