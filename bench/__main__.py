@@ -1,16 +1,19 @@
-"""python -m bench [--scale county|province] [--only units|households]
+"""python -m bench [--scale county|province] [--only units|households|patients] [--followups N]
 
 Generates the scale's data (bench/data/, cached), then in the bench database
 imports the units and the households, runs the naive per-point loop on a
-sample, checks the results and writes bench/results.md.
+sample, imports the patient ledger and the follow-ups (bench.patients), runs
+their naive per-row loop on a sample, checks the results and writes
+bench/results.md.
 """
 
 import argparse
 import sys
 from datetime import datetime
 
-from bench.db import BENCH_TABLES, server_versions, truncate, use_bench_database, vacuum_analyze
+from bench.db import bench_tables, server_versions, truncate, use_bench_database, vacuum_analyze
 from bench.generate import SCALES, generate, paths
+from bench.ledger_data import generate_ledger
 from bench.results import machine, phase_rows, statement_rows, table, write_section
 
 UNIT_TARGET_S = 60
@@ -21,7 +24,12 @@ RATIO_TARGET = 300
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="county")
-    parser.add_argument("--only", choices=["units", "households"])
+    parser.add_argument("--only", choices=["units", "households", "patients"],
+                        help="patients: keep the stored units and households if they are complete")
+    parser.add_argument("--followups", type=int, help="follow-up rows to generate (default: the scale's)")
+    parser.add_argument("--explain", metavar="REGEX",
+                        help="diagnosis: EXPLAIN ANALYZE the ledger imports' statements matching REGEX "
+                             "(in a rolled-back savepoint, so they run twice) and print the plans")
     return parser.parse_args()
 
 
@@ -30,7 +38,9 @@ def load_units(scale: str, manifest: dict, only: str | None) -> dict | None:
     from bench.units import bench_units, units_loaded
 
     if only == "households" and units_loaded(manifest):
-        truncate([t for t in BENCH_TABLES if t != "gridmap_gridunit"])
+        truncate([t for t in bench_tables() if t != "gridmap_gridunit"])
+        return None
+    if only == "patients" and units_loaded(manifest):
         return None
     truncate()
     result = bench_units(paths(scale)["units"], manifest)
@@ -100,15 +110,38 @@ def main() -> int:
     args = parse_args()
     use_bench_database()
     from bench.households import bench_households
+    from bench.units import units_loaded
 
     manifest = generate(args.scale)
-    units = load_units(args.scale, manifest, args.only)
+    ledger_manifest = generate_ledger(args.scale, followups=args.followups)
     households = None
-    if args.only != "units":
-        households = bench_households(paths(args.scale)["households"], manifest)
-    print(write_section(args.scale, summary(args.scale, manifest, units, households)))
-    checks = {**(units or {}).get("checks", {}), **(households or {}).get("checks", {})}
+    if args.only == "patients" and units_loaded(manifest) and households_loaded(manifest):
+        units = None
+    else:
+        units = load_units(args.scale, manifest, None if args.only == "patients" else args.only)
+        if args.only != "units":
+            households = bench_households(paths(args.scale)["households"], manifest)
+        print(write_section(args.scale, summary(args.scale, manifest, units, households)))
+    ledger = None
+    if args.only in (None, "patients"):
+        from bench.ledger_report import ledger_summary
+        from bench.patients import bench_ledger
+
+        ledger = bench_ledger(args.scale, ledger_manifest, args.explain)
+        for run in ledger["runs"].values():
+            for sql, plan in run["plans"]:
+                print(sql.strip(), plan, sep="\n", end="\n\n")
+        if not args.explain:
+            print(write_section(args.scale, ledger_summary(args.scale, ledger), "patient ledger"))
+    checks = {**(units or {}).get("checks", {}), **(households or {}).get("checks", {}),
+              **(ledger or {}).get("checks", {})}
     return 0 if all(ok for ok, _ in checks.values()) else 1
+
+
+def households_loaded(manifest: dict) -> bool:
+    from gridmap.models import Household
+
+    return Household.objects.count() == manifest["households"]
 
 
 if __name__ == "__main__":

@@ -11,10 +11,21 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-BENCH_TABLES = [
+GRID_TABLES = [
     "gridmap_household", "gridmap_staffassignment", "gridmap_gridunitshape",
     "gridmap_importrun", "gridmap_gridunit",
 ]
+
+
+def cases_tables() -> list[str]:
+    """Every table of the patient register (read from the models: the app is growing)."""
+    from django.apps import apps
+
+    return [model._meta.db_table for model in apps.get_app_config("cases").get_models()]
+
+
+def bench_tables() -> list[str]:
+    return [*cases_tables(), *GRID_TABLES]
 
 
 def bench_url(url: str) -> str:
@@ -57,9 +68,10 @@ def use_bench_database() -> str:
     return url
 
 
-def truncate(tables: list[str] = BENCH_TABLES) -> None:
+def truncate(tables: list[str] | None = None) -> None:
     from django.db import connection
 
+    tables = tables or bench_tables()
     assert connection.settings_dict["NAME"].endswith("_bench"), "not the bench database"
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")

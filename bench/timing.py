@@ -7,6 +7,10 @@ importers call through their module globals) with timing wrappers and puts
 them back afterwards. Nested calls are charged to the outermost wrapped call
 only. Names an importer no longer has are skipped, so a refactoring of the
 importers costs detail, not the benchmark.
+
+The ledger and follow-up imports are split statement by statement through
+`connection.execute_wrapper` (StatementTimer, labels in LEDGER_SQL), which also
+sees the SQL that cases.services and cases.transfers run on their own cursors.
 """
 
 import importlib
@@ -94,6 +98,99 @@ UNIT_PHASES = [
     (UNITS, "_grid_write", "write units (ON CONFLICT upsert)"),
     ("gridmap.services", "grid_units_refresh_ancestry", "refresh ancestor columns"),
 ]
+
+
+LEDGER_SQL = [
+    (r"^CREATE TEMP TABLE stage_patients ON COMMIT DROP AS", "stage: points from households (CREATE … AS)"),
+    (r"^UPDATE stage_patients", "stage: points from households (UPDATE … FROM household)"),
+    (r"USING gist|^ANALYZE stage_patients", "stage: GiST index + ANALYZE"),
+    (r"FROM stage_patients s\s+WHERE s\.household_code <> ''", "stage: check household codes"),
+    (r"u\.level = 5", "assign: micro-grid pass"),
+    (r"CREATE TEMP TABLE \w+_rest", "assign: collect points left"),
+    (r"u\.level < 5", "assign: fallback for points left"),
+    (r"CREATE TEMP TABLE stage_moves", "assign: detect moves (R23)"),
+    (r"DELETE FROM stage_moves", "assign: detect moves (R23)"),
+    (r"^UPDATE cases_patient p SET geom = m\.old_geom", "write: moves: keep transfers at the origin"),
+    (r"^UPDATE cases_transfer", "write: moves: cancel superseded transfers"),
+    (r"^UPDATE cases_task k", "write: moves: close phone follow-ups"),
+    (r"^INSERT INTO cases_transfer", "write: moves: open transfers"),
+    (r"^INSERT INTO cases_notification", "write: moves: notify handoffs"),
+    (r"'phone_follow_up'", "write: moves: open phone follow-ups"),
+    (r"INSERT INTO cases_guardian", "write: guardians upsert"),
+    (r"INSERT INTO cases_patient", "write: patients upsert"),
+    (r"INSERT INTO cases_riskassessment[\s\S]*'ledger'", "write: risk history (ledger)"),
+    (r"INSERT INTO cases_riskassessment", "write: risk history (follow-ups)"),
+    (r"DELETE FROM cases_guardian", "write: drop guardians no patient names"),
+    (r"NOT EXISTS \(SELECT 1 FROM stage_patient_assign", "write: list residences in no unit"),
+    (r"FROM stage_followups s WHERE NOT EXISTS", "write: check patient numbers"),
+    (r"HAVING count\(\*\) > 1", "write: check duplicates"),
+    (r"INSERT INTO cases_followup", "write: follow-ups upsert"),
+    (r"UPDATE cases_patient p SET risk_level", "write: refresh risk from history"),
+    (r"UPDATE cases_patient p SET condition", "write: refresh condition"),
+    (r"WITH active AS", "classify: facts query"),
+    (r"UPDATE cases_patient p SET key_groups", "classify: UPDATE patients"),
+    (r"UPDATE cases_task", "classify: close tasks"),
+    (r"INSERT INTO cases_task", "classify: open tasks"),
+]
+
+
+def ledger_sql_label(sql: str) -> str:
+    for pattern, label in LEDGER_SQL:
+        if re.search(pattern, sql.strip()):
+            return label
+    return "other SQL (temp tables, DDL)"
+
+
+PATIENTS, FOLLOWUPS = "geodata.importers.patients", "geodata.importers.followups"
+LEDGER_COPIES = [
+    (PATIENTS, "copy_rows", "stage: COPY"),
+    (FOLLOWUPS, "copy_rows", "write: COPY into stage"),
+    ("cases.services", "copy_rows", "classify: COPY results"),
+]
+
+
+class StatementTimer:
+    """Seconds per labelled SQL statement, via connection.execute_wrapper (every cursor.execute).
+
+    With `explain` (a regex), each matching statement is first run under
+    EXPLAIN (ANALYZE, BUFFERS) inside a savepoint that is rolled back, and the
+    plan kept in `plans`; that doubles its cost, so only in a diagnostic run.
+    """
+
+    def __init__(self, label: Callable[[str], str], explain: str | None = None) -> None:
+        self.label, self.explain = label, explain
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.plans: list[tuple[str, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.explain and not many and re.search(self.explain, sql):
+            self.plans.append((sql, self._plan(context["cursor"].cursor, sql, params)))
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds[self.label(sql)] += time.perf_counter() - start
+
+    @staticmethod
+    def _plan(raw, sql: str, params) -> str:
+        raw.execute("SAVEPOINT bench_explain")
+        try:
+            raw.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            return "\n".join(row[0] for row in raw.fetchall())
+        finally:
+            raw.execute("ROLLBACK TO SAVEPOINT bench_explain")
+
+
+@contextmanager
+def ledger_statements(explain: str | None = None):
+    """Time the SQL statements and COPYs of the ledger and follow-up imports by label."""
+    from django.db import connection
+
+    statements = StatementTimer(ledger_sql_label, explain)
+    with phases(LEDGER_COPIES) as copies, connection.execute_wrapper(statements):
+        yield statements
+    for name, seconds in copies.seconds.items():
+        statements.seconds[name] += seconds
 
 
 def timed(function: Callable, *args, **kwargs) -> tuple[float, object]:
