@@ -198,3 +198,15 @@ def visit_record(*, user, campaign: Campaign, household, visited_at, result: str
             screened=models.F("screened") + 1)
     suspected_cases_open([campaign.pk])
     return visit
+
+
+@transaction.atomic
+def suspected_case_close(*, case, patient=None, excluded: bool = False) -> None:
+    """R33: a suspected case is confirmed (linked to the patient registered for it) or
+    excluded; conditional, so it is closed once."""
+    from cases.models import SuspectedCase
+
+    status = SuspectedCase.Status.EXCLUDED if excluded else SuspectedCase.Status.CONFIRMED
+    SuspectedCase.objects.filter(pk=case.pk, status=SuspectedCase.Status.REFERRED).update(
+        status=status, patient=patient, closed_at=timezone.now())
+    case.refresh_from_db()

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 
 from cases import coverage, selectors, services
 from cases.screening_api import campaigns_visible_to
-from gridmap.models import GridUnit, Level
+from gridmap.models import LEVEL_FIELDS, GridUnit, Level
 
 
 @login_required
@@ -50,3 +50,73 @@ def mop_up_download(request, code: str):
     response["Content-Disposition"] = f'attachment; filename="mop-up-{campaign.code}-{unit.code}.csv"'
     return response
 
+
+
+@login_required
+def visit_form(request):
+    """A field worker records one visit with the phone's GPS fix (R31–R33)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from cases.screening_api import VisitSerializer, _allowed_units
+
+    campaigns = campaigns_visible_to(request.user).order_by("-starts_on")
+    if request.method == "POST":
+        campaign = get_object_or_404(campaigns, code=request.POST.get("campaign", ""))
+        entry = VisitSerializer(data={k: v for k, v in request.POST.items() if v != "" and k != "campaign"})
+        if entry.is_valid():
+            data = entry.validated_data
+            allowed = _allowed_units(request.user)
+            household = data["household"]
+            if allowed is None or any(
+                    getattr(household, f"{LEVEL_FIELDS[u.level]}_id") == u.pk for u in allowed):
+                visit = coverage.visit_record(user=request.user, campaign=campaign, household=household,
+                                              visited_at=data["visited_at"], result=data["result"],
+                                              point=data["point"])
+                services.access_log_record(user=request.user, action="update", query={"visit": visit.pk})
+                note = _("not on site") if visit.on_site is False else ""
+                messages.success(request, _("Visit recorded.") + (f" ({note})" if note else ""))
+                return redirect("screening:visit")
+            messages.error(request, _("This household is not in your units."))
+        else:
+            messages.error(request, "; ".join(f"{field}: {', '.join(map(str, errors))}"
+                                              for field, errors in entry.errors.items()))
+    return render(request, "cases/visit_form.html", {"campaigns": campaigns})
+
+
+@login_required
+def suspected_cases(request):
+    """R33: open suspected cases in the user's units, with the diagnosis deadline;
+    confirm one (link the patient registered for it) or exclude it."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from cases.models import SuspectedCase
+
+    cases = SuspectedCase.objects.select_related("household", "visit__campaign").order_by("diagnose_by")
+    if not request.user.is_superuser:
+        from django.db.models import Q
+
+        condition = Q(pk__in=[])
+        for unit in selectors.scope_units(request.user):
+            condition |= Q(**{f"household__{LEVEL_FIELDS[unit.level]}_id": unit.pk})
+        cases = cases.filter(condition)
+    if request.method == "POST":
+        case = get_object_or_404(cases, pk=request.POST.get("case"))
+        if request.POST.get("action") == "exclude":
+            coverage.suspected_case_close(case=case, excluded=True)
+        else:
+            patient = selectors.patients_visible_to(request.user).filter(
+                patient_no=request.POST.get("patient_no", "").strip()).first()
+            if patient is None:
+                messages.error(request, _("No such patient in your units: register the patient first."))
+                return redirect("screening:suspected")
+            coverage.suspected_case_close(case=case, patient=patient)
+        messages.success(request, _("Suspected case closed."))
+        return redirect("screening:suspected")
+    open_cases = cases.filter(status="referred")
+    services.access_log_record(user=request.user, action="list", query={"suspected_cases": True})
+    return render(request, "cases/suspected_cases.html", {"cases": open_cases[:200], "now": timezone.now()})

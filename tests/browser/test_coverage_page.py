@@ -51,3 +51,28 @@ def test_the_leader_sees_coverage_with_its_legend_and_drills_down(page, live_ser
     page.wait_for_selector("#covmap[data-hexagons]")
     assert int(page.locator("#covmap").get_attribute("data-hexagons")) > 0
     screenshot("coverage-map")
+
+
+def test_a_field_worker_records_a_visit_and_closes_the_suspected_case(page, live_server, campaign):
+    from cases.models import SuspectedCase
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "leader")
+    page.fill("input[name=password]", "pw-12345678")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/screening/visit/")
+    page.fill("input[name=household_code]", "H250")
+    page.fill("input[name=visited_at]", "2026-06-20T10:30")
+    page.select_option("select[name=result]", "发现疑似患者")
+    page.fill("#lon", "106.1")
+    page.fill("#lat", "33.05")
+    page.click("#visit-form button[type=submit]")
+    page.wait_for_selector(".messages")
+    case = SuspectedCase.objects.get()
+    assert case.visit.on_site is False  # the fix is far from H250
+    page.goto(f"{live_server.url}/screening/suspected/")
+    assert "地址250" in page.locator("#suspected").inner_text()
+    page.click("button[value=exclude]")
+    page.wait_for_selector(".messages")
+    case.refresh_from_db()
+    assert case.status == "excluded"
