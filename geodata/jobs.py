@@ -48,6 +48,10 @@ def run_import(run: ImportRun, progress=None) -> dict:
         report = importers.followups_import(as_of=as_of, **kwargs)
     elif run.kind == Kind.STAFF:
         report = importers.staff_import(**kwargs)
+    elif run.kind == Kind.CAMPAIGNS:
+        report = importers.campaigns_import(**kwargs)
+    elif run.kind == Kind.SCREENING:
+        report = importers.screening_import(**kwargs)
     else:
         raise ValueError(f"unknown import kind {run.kind!r}")
     ImportRun.objects.filter(pk=run.pk).update(

@@ -190,6 +190,8 @@ class ImportRun(models.Model):
         STAFF = "staff", _("staff")
         PATIENTS = "patients", _("patient ledger")
         FOLLOWUPS = "followups", _("follow-up records")
+        CAMPAIGNS = "campaigns", _("screening campaigns")
+        SCREENING = "screening", _("screening visits")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

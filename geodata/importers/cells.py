@@ -3,6 +3,7 @@ the value or raises CellError with a message for `row N, column C: message`."""
 
 import re
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from geodata.readers import blank
 
@@ -96,3 +97,20 @@ def parse_choice(value, choices: dict[str, str], what: str) -> str | None:
     if found is None:
         raise CellError(f"unknown {what} {value!r}")
     return found
+
+
+def parse_share(value) -> Decimal | None:
+    """A share 0..1 as 0.9 or 90% (four decimals, as stored); blank is None."""
+    value = text(value)
+    if not value:
+        return None
+    number = value.rstrip("%％").strip()
+    try:
+        share = Decimal(number)
+    except InvalidOperation:
+        raise CellError(f"{value!r} is not a share (0.9 or 90%)") from None
+    if number != value:
+        share /= 100
+    if not share.is_finite() or not 0 <= share <= 1:
+        raise CellError(f"{value!r} is outside 0..1 (write 0.9 or 90%)")
+    return share.quantize(Decimal("0.0001"))

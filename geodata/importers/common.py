@@ -2,11 +2,12 @@
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
-from geodata.readers import blank
+from geodata.readers import FileError, alias_table, blank, normalise_columns, read_table
 from geodata.report import ImportAborted, ImportReport
 from geodata.staging import fetch
 from gridmap.services import UNIT_TABLE
@@ -68,3 +69,16 @@ def size_warnings(report: ImportReport) -> None:
                 f"unit {code}", "unusual_size",
                 f"{households} households, outside the usual {low}–{high} for level {level}",
             )
+
+
+def read_ledger(path: str | Path, columns: dict[str, str], required: tuple[str, ...]):
+    """A CSV/XLSX table with canonical column names; every known column present (blank
+    when the file lacks it), unknown ones kept. FileError for a missing required column."""
+    frame = normalise_columns(read_table(Path(path)), alias_table(columns))
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise FileError("missing column(s): " + ", ".join(f"{c} ({columns[c]})" for c in missing))
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame

@@ -47,3 +47,5 @@ class ImportCommand(BaseCommand):
             self.stdout.write(self.style.WARNING(f"warning: {problem}"))
         if report.ok:
             self.stdout.write(self.style.SUCCESS(report.summary()))
+            for key, value in report.stats.items():
+                self.stdout.write(f"  {key}: {value}")

@@ -12,6 +12,8 @@ IMPORTERS = {
     "import_staff": importers.staff_import,
     "import_patients": importers.patients_import,
     "import_followups": importers.followups_import,
+    "import_campaigns": importers.campaigns_import,
+    "import_screening": importers.screening_import,
 }
 
 
