@@ -68,6 +68,11 @@ def secondary_indexes_dropped(table: str) -> Iterator[None]:
     come back untouched. The table is locked for the duration, so this is
     only used when the table is empty (a first load).
     """
+    # Deferred foreign-key checks queued earlier in this transaction (e.g. rows that
+    # referenced households deleted before a reload) forbid DDL on the table: run
+    # them now, then defer again.
+    execute("SET CONSTRAINTS ALL IMMEDIATE")
+    execute("SET CONSTRAINTS ALL DEFERRED")
     rows = fetch(
         """
         SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
