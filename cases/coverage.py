@@ -49,24 +49,29 @@ def visits_derive(campaign_ids: list[int], *, visit_ids: list[int] | None = None
 
 def suspected_cases_open(campaign_ids: list[int]) -> int:
     """R33: every visit that found a suspected case opens one, to be diagnosed within
-    10 working days of the visit; returns how many were opened."""
-    from cases.models import Visit
+    10 working days of the visit (a guessed calendar is flagged); a visit whose result
+    is no longer 发现疑似患者 has its still-open case excluded. Returns cases opened."""
+    from cases.models import SuspectedCase, Visit
+    from cases.transfers import calendar_overrides
 
-    created = 0
-    overrides = None
-    for visit in Visit.objects.filter(campaign_id__in=campaign_ids, result=Visit.Result.SUSPECTED,
-                                      suspected_case__isnull=True):
-        if overrides is None:
-            from cases.transfers import calendar_overrides
-
-            overrides = calendar_overrides()
-        due, _ = deadlines.working_day_deadline(visit.visited_at, 10, overrides)
-        from cases.models import SuspectedCase
-
-        SuspectedCase.objects.get_or_create(visit=visit, defaults={
-            "household_id": visit.household_id, "found_at": visit.visited_at, "diagnose_by": due})
-        created += 1
-    return created
+    SuspectedCase.objects.filter(
+        visit__campaign_id__in=campaign_ids, status=SuspectedCase.Status.REFERRED,
+    ).exclude(visit__result=Visit.Result.SUSPECTED).update(
+        status=SuspectedCase.Status.EXCLUDED, closed_at=timezone.now())
+    pending = list(Visit.objects.filter(campaign_id__in=campaign_ids, result=Visit.Result.SUSPECTED,
+                                        suspected_case__isnull=True).values_list("pk", "household_id",
+                                                                                 "visited_at"))
+    if not pending:
+        return 0
+    overrides = calendar_overrides()
+    cases = []
+    for visit_id, household_id, visited_at in pending:
+        due, fallback = deadlines.working_day_deadline(visited_at, 10, overrides)
+        cases.append(SuspectedCase(visit_id=visit_id, household_id=household_id, found_at=visited_at,
+                                   diagnose_by=due, calendar_fallback_years=sorted(fallback)))
+    before = SuspectedCase.objects.filter(visit_id__in=[c.visit_id for c in cases]).count()
+    SuspectedCase.objects.bulk_create(cases, ignore_conflicts=True)
+    return SuspectedCase.objects.filter(visit_id__in=[c.visit_id for c in cases]).count() - before
 
 
 def coverage_rebuild(campaign_ids: list[int]) -> None:
@@ -182,20 +187,24 @@ def cadence_gaps(*, as_of: date, under: GridUnit | None = None) -> list[tuple[Gr
 @transaction.atomic
 def visit_record(*, user, campaign: Campaign, household, visited_at, result: str, point=None):
     """One visit from the API or the field form: derived at once (R31, R32), a suspected
-    case opened (R33), and the stored coverage of the household's units bumped when the
-    household becomes screened (no rebuild of the whole campaign)."""
+    case opened (R33), and the stored coverage of the household's units adjusted when the
+    household's screened state changes (locked rows; no rebuild of the whole campaign)."""
     from cases.models import Visit
 
-    already = Visit.objects.filter(campaign=campaign, household=household, screened=True).exists()
+    units = [u for u in (getattr(household, f"{name}_id") for name in LEVEL_FIELDS.values()) if u]
+    counts = list(CoverageCount.objects.select_for_update().filter(campaign=campaign, unit_id__in=units))
+    if not counts:
+        coverage_rebuild([campaign.pk])  # never built (e.g. a campaign entered by hand)
+    before = Visit.objects.filter(campaign=campaign, household=household, screened=True).exists()
     visit, _ = Visit.objects.update_or_create(
         campaign=campaign, household=household, visited_at=visited_at,
         defaults={"worker": user, "result": result, "geom": point})
     visits_derive([campaign.pk], visit_ids=[visit.pk])
     visit.refresh_from_db()
-    if visit.screened and not already:
-        units = [getattr(household, f"{name}_id") for name in LEVEL_FIELDS.values()]
-        CoverageCount.objects.filter(campaign=campaign, unit_id__in=[u for u in units if u]).update(
-            screened=models.F("screened") + 1)
+    after = Visit.objects.filter(campaign=campaign, household=household, screened=True).exists()
+    if counts and before != after:
+        CoverageCount.objects.filter(pk__in=[c.pk for c in counts]).update(
+            screened=models.F("screened") + (1 if after else -1))
     suspected_cases_open([campaign.pk])
     return visit
 

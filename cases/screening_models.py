@@ -87,6 +87,7 @@ class SuspectedCase(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.REFERRED)
     patient = models.ForeignKey("cases.Patient", models.SET_NULL, null=True, blank=True, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
+    calendar_fallback_years = models.JSONField(default=list, blank=True)  # R33 deadline guessed
 
     class Meta:
         verbose_name = _("suspected case")

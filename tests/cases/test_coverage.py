@@ -197,3 +197,14 @@ def test_bad_visits_are_400(campaign, leader):
                                                       "visited_at": "2026-06-25T15:00:00+08:00",
                                                       "result": "无异常"}, format="json")
     assert other.status_code == 400 and "household_code" in other.json()  # not the leader's township
+
+
+def test_R31_a_visit_changed_to_nobody_home_takes_the_household_out_of_coverage(campaign, leader):
+    from cases.models import CoverageCount
+
+    code = f"{MICRO_1[0]}-05"
+    body = {"household_code": code, "visited_at": "2026-06-10T10:00:00+08:00", "result": "无人在家"}
+    assert leader.post("/api/campaigns/C1/visits/", body, format="json").status_code == 201
+    assert CoverageCount.objects.get(campaign=campaign, unit__code=MICRO_1[0]).screened == 27
+    coverage.coverage_rebuild([campaign.pk])
+    assert CoverageCount.objects.get(campaign=campaign, unit__code=MICRO_1[0]).screened == 27
