@@ -219,3 +219,13 @@ def suspected_case_close(*, case, patient=None, excluded: bool = False) -> None:
     SuspectedCase.objects.filter(pk=case.pk, status=SuspectedCase.Status.REFERRED).update(
         status=status, patient=patient, closed_at=timezone.now())
     case.refresh_from_db()
+
+
+def coverage_rebuild_current(*, today: date) -> int:
+    """After the households change: rebuild the campaigns not yet ended, whose
+    denominators (households in scope) move with the register; ended campaigns keep
+    the figures they closed with. Returns how many were rebuilt."""
+    ids = list(Campaign.objects.filter(ends_on__gte=today).values_list("pk", flat=True))
+    if ids:
+        coverage_rebuild(ids)
+    return len(ids)

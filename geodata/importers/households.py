@@ -74,6 +74,10 @@ def households_import(
         with report.phase("counts"):
             services.grid_units_refresh_counts()
             size_warnings(report)
+            from cases.coverage import coverage_rebuild_current
+            from cases.services import today
+
+            report.stats["campaigns_rebuilt"] = coverage_rebuild_current(today=today())  # R31
         step(1.0, "counted")
 
     return run_atomic(report, dry_run=dry_run, body=body)

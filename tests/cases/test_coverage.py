@@ -208,3 +208,14 @@ def test_R31_a_visit_changed_to_nobody_home_takes_the_household_out_of_coverage(
     assert CoverageCount.objects.get(campaign=campaign, unit__code=MICRO_1[0]).screened == 27
     coverage.coverage_rebuild([campaign.pk])
     assert CoverageCount.objects.get(campaign=campaign, unit__code=MICRO_1[0]).screened == 27
+
+
+def test_R31_new_households_join_the_denominators_of_running_campaigns(campaign, tmp_path):
+    from cases.models import CoverageCount
+    from tests.geodata.helpers import run_import
+
+    Campaign.objects.filter(pk=campaign.pk).update(ends_on=date(2099, 12, 31))
+    path = tmp_path / "more.csv"
+    path.write_text("code,address,residents,lon,lat\nNEW-1,新户,2,106.04,33.06\n")
+    assert run_import("function", "import_households", path)[0]
+    assert CoverageCount.objects.get(campaign=campaign, unit__code=MICRO_1[0]).households == 31
