@@ -74,6 +74,8 @@ def followups_import(
             report.created, report.updated = _write()
             report.unchanged = report.read - report.created - report.updated
             _refresh_patients()
+            execute("ANALYZE cases_followup")  # fresh statistics for the classification (bench/)
+            execute("ANALYZE cases_riskassessment")
         step(0.7, "written")
         with report.phase("classify"):
             report.stats["classified"] = cases_services.patients_classify(as_of=as_of)

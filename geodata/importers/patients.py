@@ -115,6 +115,10 @@ def patients_import(
             report.stats["registration_notices"] = transfers.notify_registration_villages()  # R27
             _write_risk_history(as_of)
             _report_outside(report)
+            # Fresh statistics for the classification's joins: an autovacuum that ran while
+            # the rows were uncommitted may have recorded an empty table (bench/).
+            execute("ANALYZE cases_patient")
+            execute("ANALYZE cases_guardian")
         step(0.7, "written")
         with report.phase("classify"):
             report.stats["classified"] = cases_services.patients_classify(as_of=as_of)
@@ -391,15 +395,19 @@ def _write_patients() -> tuple[int, int]:
 
 def _write_risk_history(as_of: date) -> None:
     """R2 history: a dated assessment is kept per date; an undated one only when the level changed."""
+    # Why a join to the latest assessments rather than a correlated subquery: the
+    # subquery reads the table this statement fills and was planned as a scan per row
+    # (45 s of a province import, bench/); unchanged rows are not rewritten.
     execute("""
-        INSERT INTO cases_riskassessment (patient_id, assessed_on, level, source)
+        INSERT INTO cases_riskassessment AS ra (patient_id, assessed_on, level, source)
         SELECT p.id, coalesce(s.risk_assessed_on, %s), s.risk_level, 'ledger'
         FROM stage_patients s JOIN cases_patient p ON p.patient_no = s.patient_no
-        WHERE s.risk_level IS NOT NULL AND (
-            s.risk_assessed_on IS NOT NULL OR s.risk_level IS DISTINCT FROM (
-                SELECT r.level FROM cases_riskassessment r WHERE r.patient_id = p.id
-                ORDER BY r.assessed_on DESC, r.id DESC LIMIT 1))
+        LEFT JOIN (SELECT DISTINCT ON (patient_id) patient_id, level FROM cases_riskassessment
+                   ORDER BY patient_id, assessed_on DESC, id DESC) latest ON latest.patient_id = p.id
+        WHERE s.risk_level IS NOT NULL
+          AND (s.risk_assessed_on IS NOT NULL OR s.risk_level IS DISTINCT FROM latest.level)
         ON CONFLICT (patient_id, assessed_on, source) DO UPDATE SET level = EXCLUDED.level
+        WHERE ra.level IS DISTINCT FROM EXCLUDED.level
     """, [as_of])
     # Guardians no patient names any more (a ledger that now gives an ID number).
     execute("DELETE FROM cases_guardian g WHERE NOT EXISTS "
