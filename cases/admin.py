@@ -4,7 +4,7 @@ The access log itself is here, read-only."""
 
 from django.contrib import admin
 
-from cases.models import AccessLog, CalendarDay
+from cases.models import AccessLog, CalendarDay, Campaign
 
 
 @admin.register(AccessLog)
@@ -37,3 +37,22 @@ class CalendarDayAdmin(admin.ModelAdmin):
     list_display = ("day", "working", "note")
     list_filter = ("working",)
     date_hierarchy = "day"
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Screening campaigns (R30): entered here one by one or imported from a file;
+    saving rebuilds the campaign's stored coverage (R31)."""
+
+    list_display = ("code", "name", "kind", "scope", "starts_on", "ends_on", "target")
+    list_filter = ("kind",)
+    search_fields = ("code", "name", "scope__code", "scope__name")
+    raw_id_fields = ("scope",)
+    readonly_fields = ("coverage_at",)
+
+    def save_model(self, request, obj, form, change):
+        from cases.coverage import coverage_rebuild, visits_derive
+
+        super().save_model(request, obj, form, change)
+        visits_derive([obj.pk])
+        coverage_rebuild([obj.pk])

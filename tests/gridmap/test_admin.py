@@ -46,3 +46,19 @@ def test_the_access_log_is_readable_but_not_editable_in_the_admin(admin_client, 
     assert admin_client.get("/admin/cases/accesslog/add/").status_code == 403
     assert admin_client.post(f"/admin/cases/accesslog/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AccessLog.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_campaign_entered_in_the_admin_gets_its_coverage(admin_client, small_grid, tmp_path):
+    from cases.models import Campaign, CoverageCount
+    from gridmap.models import GridUnit
+    from tests.geodata.helpers import run_import
+    from tests.geodata.test_households_import import households_csv
+
+    run_import("function", "import_households", households_csv(tmp_path))
+    township = GridUnit.objects.get(code="610727001")
+    response = admin_client.post("/admin/cases/campaign/add/", {
+        "code": "C9", "name": "专项排查", "kind": "special", "scope": township.pk,
+        "starts_on": "2026-06-01", "ends_on": "2026-06-30", "target": "0.9"})
+    assert response.status_code == 302, response.content[:500]
+    campaign = Campaign.objects.get(code="C9")
+    assert CoverageCount.objects.get(campaign=campaign, unit=township).households == 5
