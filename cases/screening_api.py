@@ -248,3 +248,29 @@ class CampaignVisits(APIView):
                          "distance_m": None if visit.distance_m is None else round(visit.distance_m, 1),
                          "suspected_case": case.pk if case else None,
                          "diagnose_by": case.diagnose_by if case else None}, status=201)
+
+
+class CadenceGaps(APIView):
+    def get(self, request):
+        """R30: the townships and villages (in the user's units) missing this period's
+        campaign, as unit outlines with what is missing — shown on the leaders' map."""
+        import json
+
+        from cases import services
+
+        units = _allowed_units(request.user)
+        under = None if units is None else (min(units, key=lambda u: u.level) if units else None)
+        if units is not None and under is None:
+            return Response({"type": "FeatureCollection", "features": []})
+        gaps: dict[int, list[str]] = {}
+        found: dict[int, GridUnit] = {}
+        for unit, kind, start, end in coverage.cadence_gaps(as_of=services.today(), under=under):
+            label = f"{Campaign.Kind(kind).label} ({start:%Y-%m-%d}–{end:%Y-%m-%d})"
+            gaps.setdefault(unit.pk, []).append(label)
+            found[unit.pk] = unit
+        features = [{"type": "Feature", "id": unit.code,
+                     "geometry": json.loads(unit.geom.simplify(0.0005, preserve_topology=True).geojson),
+                     "properties": {"code": unit.code, "name": unit.name, "level": unit.level,
+                                    "missing": gaps[pk]}}
+                    for pk, unit in found.items()]
+        return Response({"type": "FeatureCollection", "features": features})

@@ -26,6 +26,7 @@ def coverage_map(request):
                            "target": float(c.target)} for c in campaigns],
             "coverageUrl": "/api/campaigns/{code}/coverage/",
             "hexagonsUrl": "/api/campaigns/{code}/hexagons/",
+            "gapsUrl": "/api/campaigns/gaps/",
         },
     })
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("patients/<int:pk>/events/", cases_api.PatientEvents.as_view(), name="patient-events"),
     path("transfers/arrows/", cases_api.TransferArrows.as_view(), name="transfer-arrows"),
     path("campaigns/", screening_api.CampaignList.as_view(), name="campaigns"),
+    path("campaigns/gaps/", screening_api.CadenceGaps.as_view(), name="cadence-gaps"),
     path("campaigns/<str:code>/coverage/", screening_api.CampaignCoverage.as_view(),
          name="campaign-coverage"),
     path("campaigns/<str:code>/hexagons/", screening_api.CampaignHexagons.as_view(),

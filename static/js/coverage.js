@@ -70,6 +70,21 @@
       loadUnits();
       loadHexes();
     }
+    let gaps = null;
+    async function loadGaps() {
+      if (gaps) { gaps.remove(); gaps = null; }
+      if (!$("show-gaps").checked) return;
+      const response = await fetch(config.gapsUrl, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const data = await response.json();
+      gaps = L.geoJSON(data, {
+        interactive: true,
+        style: { color: "#7030a0", weight: 3, dashArray: "8 5", fill: false },
+        onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name}: ${f.properties.missing.join("；")}`),
+      }).addTo(map);
+      $("covmap").dataset.gaps = String(data.features.length);
+    }
+    $("show-gaps").addEventListener("change", loadGaps);
     $("campaign").addEventListener("change", reset);
     $("cov-level").addEventListener("change", () => { parents = []; loadUnits(); });
     $("hexagons").addEventListener("change", loadHexes);

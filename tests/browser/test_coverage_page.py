@@ -50,6 +50,9 @@ def test_the_leader_sees_coverage_with_its_legend_and_drills_down(page, live_ser
     page.select_option("#hexagons", "unvisited")
     page.wait_for_selector("#covmap[data-hexagons]")
     assert int(page.locator("#covmap").get_attribute("data-hexagons")) > 0
+    page.check("#show-gaps")  # R30: the units missing this period's campaign, outlined
+    page.wait_for_selector("#covmap[data-gaps]")
+    assert int(page.locator("#covmap").get_attribute("data-gaps")) > 0
     screenshot("coverage-map")
 
 

@@ -219,3 +219,10 @@ def test_R31_new_households_join_the_denominators_of_running_campaigns(campaign,
     path.write_text("code,address,residents,lon,lat\nNEW-1,新户,2,106.04,33.06\n")
     assert run_import("function", "import_households", path)[0]
     assert CoverageCount.objects.get(campaign=campaign, unit__code=MICRO_1[0]).households == 31
+
+
+def test_R30_units_missing_their_campaign_are_outlined_for_the_leader(campaign, leader):
+    body = leader.get("/api/campaigns/gaps/").json()
+    by_code = {f["id"]: f["properties"]["missing"] for f in body["features"]}
+    assert VILLAGE_1[0] in by_code and TOWNSHIP_2[0] not in by_code  # only the leader's township
+    assert {f["geometry"]["type"] for f in body["features"]} <= {"Polygon", "MultiPolygon"}
