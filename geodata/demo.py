@@ -1,8 +1,9 @@
 """The demo county: a realistic five-level grid over the real boundary of 略阳县 (610727).
 
 `demo_county_build` writes the files of spec/formats.md (§1 grid units as one
-GeoPackage, §2 households, §7 staff, and from geodata/demo_patients.py §3 the
-patient ledger and §4 follow-ups, as CSV); `demo_county_load` builds them and
+GeoPackage, §2 households, §7 staff, from geodata/demo_patients.py §3 the patient
+ledger and §4 follow-ups, from geodata/demo_screening.py §6 screening campaigns
+and §5 their visits, as CSV); `demo_county_load` builds them and
 feeds them to the real importers, exactly as a user would.
 
 How the county is made. The boundary (geodata/data/610727.geojson) is GCJ-02,
@@ -43,7 +44,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from cases import services as cases_services
-from geodata import demo_moves, demo_patients
+from geodata import demo_moves, demo_patients, demo_screening
 from geodata.importers import followups_import, grid_units_import, households_import, staff_import
 from geodata.importers.patients import patients_import
 from geodata.report import ImportReport
@@ -104,6 +105,8 @@ class DemoFiles:
     staff: Path  # CSV with Chinese headers (§7)
     patients: Path  # the patient ledger, CSV with Chinese headers (§3)
     followups: Path  # follow-up records, CSV with Chinese headers (§4)
+    campaigns: Path  # screening campaigns, from geodata/demo_screening.py (§6)
+    visits: Path  # screening visits (§5)
 
 
 @dataclass
@@ -506,7 +509,7 @@ def demo_county_build(*, out_dir: Path, seed: int = DEMO_SEED, townships: int = 
     """
     if not 1 <= townships <= len(TOWNSHIPS):
         raise ValueError(f"townships must be 1..{len(TOWNSHIPS)}")
-    out_dir = Path(out_dir)
+    out_dir, today = Path(out_dir), today or cases_services.today()
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     county_deg = shapely.from_geojson(BOUNDARY.read_text(encoding="utf-8"))
@@ -517,15 +520,19 @@ def demo_county_build(*, out_dir: Path, seed: int = DEMO_SEED, townships: int = 
     county = _Unit(COUNTY_CODE, COUNTY_NAME, 1, None, county_m, centre, COUNTY_NAME)
     units = _tree(county, frame, rng, townships, villages, households)
     files = DemoFiles(out_dir / "grid_units.gpkg", out_dir / "households.csv",
-                      out_dir / "staff.csv", out_dir / "patients.csv", out_dir / "followups.csv")
+                      out_dir / "staff.csv", out_dir / "patients.csv", out_dir / "followups.csv",
+                      out_dir / demo_screening.CAMPAIGN_FILE, out_dir / demo_screening.VISIT_FILE)
     _write_units(units, county_deg, frame, files.units)
     micro = [u for u in units if u.level == 5]
     homes = _households_frame(micro, frame, rng)
     homes.to_csv(files.households, index=False, float_format="%.7f", lineterminator="\n")
     _staff_frame(units, rng).to_csv(files.staff, index=False, lineterminator="\n")
-    demo_patients.demo_patients_write(micro=micro, households=homes, personas=_personas(units),
+    personas = _personas(units)
+    demo_patients.demo_patients_write(micro=micro, households=homes, personas=personas,
                                       ledger=files.patients, followups=files.followups, seed=seed,
-                                      today=today or cases_services.today())
+                                      today=today)
+    demo_screening.demo_screening_write(micro=micro, households=homes, personas=personas, seed=seed,
+                                        campaigns=files.campaigns, visits=files.visits, today=today)
     return files
 
 
@@ -559,12 +566,13 @@ def _activate_logins(seed: int) -> None:
 
 
 def demo_county_clear() -> None:
-    """Delete the demo county: its patients with their moves and transfers, households,
-    staff users and every unit under 610727.
+    """Delete the demo county: its screening campaigns (with their visits), its patients
+    with their moves and transfers, households, staff users and every unit under 610727.
 
     Needed before loading another seed or size (the importers upsert by code
     and would find stale units overlapping new ones). The admin user stays.
     """
+    demo_screening.demo_screening_clear(county=COUNTY_CODE)
     demo_moves.demo_moves_clear()
     demo_patients.demo_patients_clear()
     Household.objects.filter(code__startswith=HOUSEHOLD_PREFIX).delete()
@@ -583,10 +591,11 @@ def demo_county_load(*, out_dir: Path, seed: int = DEMO_SEED, reset: bool = Fals
     All in one transaction: any importer error rolls everything back and
     raises DemoLoadError with the errors. `sizes` go to demo_county_build;
     patients are classified as of `today` (default: today in Asia/Shanghai); then
-    some move (geodata/demo_moves.py: transfers, alerts, event reports, once).
+    some move (geodata/demo_moves.py: transfers, alerts, event reports, once); then
+    the screening campaigns and visits are imported (geodata/demo_screening.py).
     Idempotent: the importers upsert by code. Returns a summary: the files,
     each import's counts and warnings, units per level, households, patients,
-    moves, logins.
+    moves, screening, logins.
     """
     today = today or cases_services.today()
     files = demo_county_build(out_dir=Path(out_dir), seed=seed, today=today, **sizes)
@@ -607,10 +616,12 @@ def demo_county_load(*, out_dir: Path, seed: int = DEMO_SEED, reset: bool = Fals
         _activate_logins(seed)
         moves = demo_moves.demo_moves_load(ledger=files.patients, seed=seed, today=today,
                                            source_crs=SOURCE_CRS, checked=_checked)
-    return _summary(files, reports, moves)
+        screened, screening = demo_screening.demo_screening_load(
+            campaigns=files.campaigns, visits=files.visits, county=COUNTY_CODE, today=today, checked=_checked)
+    return _summary(files, reports | screened, moves, screening)
 
 
-def _summary(files: DemoFiles, reports: dict, moves: dict) -> dict:
+def _summary(files: DemoFiles, reports: dict, moves: dict, screening: dict) -> dict:
     units = GridUnit.objects.filter(code__startswith=COUNTY_CODE)
     per_level = dict(units.values_list("level").annotate(n=Count("id")).order_by("level"))
     county = units.get(level=1)
@@ -629,6 +640,7 @@ def _summary(files: DemoFiles, reports: dict, moves: dict) -> dict:
         "population": county.population,
         "patients": demo_patients.demo_patients_summary(),
         "moves": moves,
+        "screening": screening,
         "imports": reports,
         "warnings": sum(r["warnings"] for r in reports.values()),
         "users": [login["username"] for login in logins],

@@ -1,19 +1,31 @@
 """The demo county (geodata/demo.py), built small and loaded through the real importers,
-with its moves, transfers, alerts and event reports (geodata/demo_moves.py).
+with its moves, transfers, alerts and event reports (geodata/demo_moves.py) and its
+screening campaigns and visits (geodata/demo_screening.py).
 
 The load takes seconds, so it runs once per module, in a transaction rolled
 back at the end; each test runs in a savepoint inside it (pytest-django's db).
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from cases import letters, selectors
-from cases.models import Alert, EventReport, MoveKind, Notification, Task, Transfer
+from cases import coverage, letters, selectors
+from cases.models import (
+    Alert,
+    Campaign,
+    EventReport,
+    MoveKind,
+    Notification,
+    SuspectedCase,
+    Task,
+    Transfer,
+    Visit,
+)
 from geodata.demo import (
     ADMIN_USERNAME,
     DEMO_PASSWORD,
@@ -22,6 +34,8 @@ from geodata.demo import (
     demo_county_load,
 )
 from geodata.demo_patients import PATIENT_PREFIX
+from geodata.importers.screening import LOCAL, VISIT_COLUMNS
+from geodata.readers import read_table
 from gridmap.models import GridUnit, Household, Role, StaffAssignment, User
 
 pytestmark = pytest.mark.django_db
@@ -82,9 +96,10 @@ def test_the_same_seed_writes_identical_files(tmp_path):
     first = demo_county_build(out_dir=tmp_path / "a", seed=7, today=TODAY, **SMALL)
     again = demo_county_build(out_dir=tmp_path / "b", seed=7, today=TODAY, **SMALL)
     other = demo_county_build(out_dir=tmp_path / "c", seed=8, today=TODAY, **SMALL)
-    for name in ("units", "households", "staff", "patients", "followups"):
+    for name in ("units", "households", "staff", "patients", "followups", "visits"):
         assert getattr(first, name).read_bytes() == getattr(again, name).read_bytes(), name
         assert getattr(first, name).read_bytes() != getattr(other, name).read_bytes(), name
+    assert first.campaigns.read_bytes() == again.campaigns.read_bytes()  # by unit codes and periods
 
 
 def test_every_staff_role_has_a_demo_user_with_the_demo_password(demo):
@@ -108,7 +123,7 @@ def test_grid_workers_a_and_b_serve_two_grids_of_one_village(demo):
 
 def counts() -> dict:
     return {model.__name__: model.objects.count()
-            for model in (Transfer, Alert, EventReport, Notification, Task)}
+            for model in (Transfer, Alert, EventReport, Notification, Task, Campaign, Visit, SuspectedCase)}
 
 
 def same_moves(summary: dict) -> dict:
@@ -123,11 +138,14 @@ def test_loading_twice_changes_nothing(demo, tmp_path):
     assert same_moves(again) == same_moves(demo) and "ledger" not in again["moves"]
     assert again["imports"]["grid_units"]["unchanged"] == sum(demo["units"].values())
     assert again["imports"]["households"]["unchanged"] == SMALL["households"]
-    for kind in ("patients", "followups"):
+    for kind in ("patients", "followups", "campaigns", "screening"):
         report = again["imports"][kind]
         assert report["created"] == report["updated"] == 0 < report["unchanged"], kind
+    assert again["imports"]["screening"]["stats"]["suspected_cases_opened"] == 0
     assert again["units"] == demo["units"]
     assert again["patients"] == demo["patients"]
+    assert {**again["screening"], "opened": None} == {**demo["screening"], "opened": None}
+    assert again["screening"]["opened"] == again["screening"]["pruned"] == 0
 
 
 # --- moves, transfers, alerts and event reports (geodata/demo_moves.py) ---------------------
@@ -205,3 +223,86 @@ def test_reset_deletes_the_moves_and_the_same_seed_makes_the_same_ones(demo, tmp
     assert counts() == before and not old & set(demo_transfers().values_list("id", flat=True))
     assert same_moves(again) == same_moves(demo)
     assert Path(again["moves"]["ledger"]).read_bytes() == Path(demo["moves"]["ledger"]).read_bytes()
+
+
+# --- screening campaigns and visits (geodata/demo_screening.py) -------------------------------
+
+
+def staff_campaign(kind: str) -> Campaign:
+    """The staff township's (or for quarterly ones the staff village's) campaign running on TODAY."""
+    unit = staff_unit("village_doctor" if kind == "village_quarterly" else "township_office")
+    return Campaign.objects.get(kind=kind, scope=unit, starts_on__lte=TODAY, ends_on__gte=TODAY)
+
+
+def test_every_campaign_kind_is_present_with_the_staff_township_s_current_ones_R30(demo):
+    assert set(Campaign.objects.values_list("kind", flat=True)) == set(Campaign.Kind.values)
+    assert demo["screening"]["kinds"].keys() == set(Campaign.Kind.values)
+    for kind in ("township_half_yearly", "annual_full", "village_quarterly"):
+        assert staff_campaign(kind).visits.exists(), kind
+    special = Campaign.objects.get(kind="special")
+    assert special.ends_on < TODAY - timedelta(days=30) and special.visits.exists()
+    assert Campaign.objects.exclude(scope__township=staff_unit("township_office")).exists()
+
+
+def test_the_staff_township_s_half_yearly_grids_show_all_four_colours_R31(demo):
+    campaign = staff_campaign("township_half_yearly")
+    grids = coverage.coverage_at_level(campaign, 4)
+    assert {grid.colour for grid in grids} == {"green", "orange", "red", "yellow"}
+    colour = {grid.unit.code: grid.colour for grid in grids}
+    assert colour[staff_unit("grid_worker_a").code] == "green"
+    assert colour[staff_unit("grid_worker_b").code] == "orange"
+    township = coverage.coverage_at_level(campaign, 2)[0]
+    assert demo["screening"]["featured"] == {"code": campaign.code, "name": campaign.name,
+                                             "unit": township.unit.name, "share": township.share}
+    screened = campaign.visits.filter(screened=True).values("household").distinct().count()
+    assert township.screened == screened < campaign.visits.count()  # repeat visits count once
+
+
+def test_visits_outside_the_window_nobody_home_or_off_site_are_kept_and_flagged_R31_R32(demo):
+    campaign = staff_campaign("township_half_yearly")
+    early = [v for v in campaign.visits.all() if v.visited_at.astimezone(LOCAL).date() < campaign.starts_on]
+    assert early and not any(v.screened for v in early)
+    assert campaign.visits.filter(result="无人在家").exists()
+    assert not campaign.visits.filter(result="无人在家", screened=True).exists()
+    far = Visit.objects.filter(on_site=False)
+    assert far.exists() and far.filter(screened=True).exists()  # R32 flags, R31 still counts
+    assert not far.filter(distance_m__lte=200).exists()
+    assert not Visit.objects.filter(on_site=True, distance_m__gt=120.5).exists()
+    assert Visit.objects.filter(geom__isnull=True, on_site__isnull=True).exists()
+    by = dict(campaign.visits.filter(household__grid=staff_unit("grid_worker_b"))
+              .values_list("worker__username").annotate(n=Count("id")))
+    assert set(by) == {"grid_worker_b"}
+    times = [v.astimezone(LOCAL).time() for v in Visit.objects.values_list("visited_at", flat=True)]
+    assert all(time(8, 30) <= t <= time(11, 50) or time(14, 0) <= t <= time(17, 50) for t in times)
+    assert demo["screening"]["visits"]["outside_window"] >= len(early)
+
+
+def test_suspected_cases_are_recent_but_one_is_overdue_R33(demo):
+    cases = SuspectedCase.objects.select_related("visit__campaign", "visit__worker")
+    start = datetime.combine(TODAY, time.min, tzinfo=LOCAL)
+    overdue = [c for c in cases if c.diagnose_by < start]
+    assert len(overdue) == 1 and overdue[0].visit.campaign.kind == "special"
+    recent = [c for c in cases if c.diagnose_by >= start]
+    assert len(recent) >= 3 and all(TODAY - c.found_at.astimezone(LOCAL).date() <= timedelta(days=7)
+                                    for c in recent)
+    assert "grid_worker_a" in {c.visit.worker.username for c in recent if c.visit.worker}
+    assert demo["screening"]["suspected"] == len(cases) and demo["screening"]["overdue"] == 1
+
+
+def test_townships_and_villages_without_their_campaign_are_cadence_gaps_R30(demo):
+    gaps = coverage.cadence_gaps(as_of=TODAY)
+    assert len(gaps) == demo["screening"]["cadence_gaps"] > 0
+    township = staff_unit("township_office")
+    assert not [g for g in gaps if g[0] == township]
+    assert {kind for unit, kind, *_ in gaps if unit.level == 2} == {"township_half_yearly", "annual_full"}
+    assert [g for g in gaps if g[0].level == 3 and g[0].township_id == township.id]
+
+
+def test_a_load_on_a_later_day_replaces_the_generated_visits(demo, tmp_path):
+    before = staff_campaign("township_half_yearly")
+    later = demo_county_load(out_dir=tmp_path / "later", seed=7, today=TODAY + timedelta(days=7), **SMALL)
+    rows = read_table(Path(later["files"]["visits"]))
+    codes = set(rows[VISIT_COLUMNS["campaign_code"]])
+    assert Visit.objects.filter(campaign__code__in=codes).count() == len(rows)
+    assert later["screening"]["pruned"] > 0  # the year's campaign, drawn up to another day
+    assert Campaign.objects.filter(pk=before.pk).exists() and before.visits.exists()  # last half-year's

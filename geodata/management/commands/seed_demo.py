@@ -14,7 +14,8 @@ from geodata.demo import DEMO_SEED, DemoLoadError, demo_county_load
 
 class Command(BaseCommand):
     help = ("Build the demo county's files (formats.md §1–§4, §7) and import them; then move some "
-            "patients (a second ledger) and take their transfers through every state.")
+            "patients (a second ledger) and take their transfers through every state; then import "
+            "screening campaigns and their visits (§6, §5).")
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=DEMO_SEED,
@@ -50,6 +51,7 @@ class Command(BaseCommand):
                           f"{patients['outside']}; follow-ups {patients['followups']}; team overrides "
                           f"{patients['team_overrides']}; search actions {patients['lost_searches']})")
         self.print_moves(summary["moves"])
+        self.print_screening(summary["screening"])
         self.stdout.write(f"files: {', '.join(summary['files'].values())}")
         self.stdout.write("")
         # The unit's Chinese name comes last: wide characters would break the columns.
@@ -72,3 +74,16 @@ class Command(BaseCommand):
             f"late {events['late']}, unreported {events['unreported']}, likely to leave "
             f"{events['likely_to_leave']}); handoff notifications {moves['notifications']}; letters "
             f"{moves['letters']}{made}")
+
+    def print_screening(self, screening: dict) -> None:
+        visits, featured = screening["visits"], screening["featured"]
+        kinds = ", ".join(f"{kind} {n}" for kind, n in screening["kinds"].items())
+        share = "none" if featured["share"] is None else f"{100 * featured['share']:.1f} %"
+        pruned = f"; stale visits deleted {screening['pruned']:,}" if screening["pruned"] else ""
+        self.stdout.write(
+            f"screening: {screening['campaigns']} campaigns ({kinds}); visits {visits['total']:,} "
+            f"(counted {visits['counted']:,}; outside window {visits['outside_window']:,}; nobody home "
+            f"{visits['nobody_home']:,}; not on site {visits['not_on_site']:,}); suspected cases "
+            f"{screening['suspected']} (overdue {screening['overdue']}, opened now {screening['opened']}); "
+            f"coverage of {featured['unit']} in {featured['name']}: {share}; cadence gaps: "
+            f"{screening['cadence_gaps']}{pruned}")
