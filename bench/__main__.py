@@ -1,10 +1,11 @@
-"""python -m bench [--scale county|province] [--only units|households|patients] [--followups N]
+"""python -m bench [--scale county|province] [--only units|households|patients|screening] [--followups N]
 
 Generates the scale's data (bench/data/, cached), then in the bench database
 imports the units and the households, runs the naive per-point loop on a
 sample, imports the patient ledger and the follow-ups (bench.patients), runs
-their naive per-row loop on a sample, checks the results and writes
-bench/results.md.
+their naive per-row loop on a sample, the screening campaigns, visits and
+coverage against a per-unit loop (bench.screening), checks the results and
+writes bench/results.md.
 """
 
 import argparse
@@ -24,8 +25,11 @@ RATIO_TARGET = 300
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="county")
-    parser.add_argument("--only", choices=["units", "households", "patients"],
-                        help="patients: keep the stored units and households if they are complete")
+    parser.add_argument("--only", choices=["units", "households", "patients", "screening"],
+                        help="patients, screening: keep the stored units and households if they are complete")
+    parser.add_argument("--visits-load", choices=["import", "copy"],
+                        help="screening: load the visits with screening_import (default at county scale) or "
+                             "by COPY + INSERT (default at province scale)")
     parser.add_argument("--followups", type=int, help="follow-up rows to generate (default: the scale's)")
     parser.add_argument("--explain", metavar="REGEX",
                         help="diagnosis: EXPLAIN ANALYZE the ledger imports' statements matching REGEX "
@@ -40,7 +44,7 @@ def load_units(scale: str, manifest: dict, only: str | None) -> dict | None:
     if only == "households" and units_loaded(manifest):
         truncate([t for t in bench_tables() if t != "gridmap_gridunit"])
         return None
-    if only == "patients" and units_loaded(manifest):
+    if only in ("patients", "screening") and units_loaded(manifest):
         return None
     truncate()
     result = bench_units(paths(scale)["units"], manifest)
@@ -115,10 +119,11 @@ def main() -> int:
     manifest = generate(args.scale)
     ledger_manifest = generate_ledger(args.scale, followups=args.followups)
     households = None
-    if args.only == "patients" and units_loaded(manifest) and households_loaded(manifest):
+    reuse = args.only in ("patients", "screening")
+    if reuse and units_loaded(manifest) and households_loaded(manifest):
         units = None
     else:
-        units = load_units(args.scale, manifest, None if args.only == "patients" else args.only)
+        units = load_units(args.scale, manifest, None if reuse else args.only)
         if args.only != "units":
             households = bench_households(paths(args.scale)["households"], manifest)
         print(write_section(args.scale, summary(args.scale, manifest, units, households)))
@@ -133,8 +138,18 @@ def main() -> int:
                 print(sql.strip(), plan, sep="\n", end="\n\n")
         if not args.explain:
             print(write_section(args.scale, ledger_summary(args.scale, ledger), "patient ledger"))
+    screening = None
+    if args.only in (None, "screening"):
+        from bench.screening import bench_screening
+        from bench.screening_report import screening_summary
+
+        visits_load = args.visits_load or ("import" if args.scale == "county" else "copy")
+        screening = bench_screening(args.scale, visits_load, args.explain)
+        for sql, plan in screening["load"]["plans"]:
+            print(sql.strip(), plan, sep="\n", end="\n\n")
+        print(write_section(args.scale, screening_summary(args.scale, manifest, screening), "screening"))
     checks = {**(units or {}).get("checks", {}), **(households or {}).get("checks", {}),
-              **(ledger or {}).get("checks", {})}
+              **(ledger or {}).get("checks", {}), **(screening or {}).get("checks", {})}
     return 0 if all(ok for ok, _ in checks.values()) else 1
 
 

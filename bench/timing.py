@@ -197,3 +197,37 @@ def timed(function: Callable, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     result = function(*args, **kwargs)
     return time.perf_counter() - start, result
+
+
+SCREENING_SQL = [
+    (r"FROM stage_visits s WHERE s\.campaign_code", "stage: check codes and duplicates"),
+    (r"INSERT INTO cases_visit", "write: visits upsert (INSERT … ON CONFLICT)"),
+    (r"SELECT DISTINCT c\.id FROM stage_visits", "derive: campaigns touched"),
+    (r"^UPDATE cases_visit v SET", "derive: visits_derive UPDATE (R31, R32)"),
+    (r"cases_suspectedcase", "derive: suspected cases (R33)"),
+    (r"^DELETE FROM cases_coveragecount", "coverage: DELETE old counts"),
+    (r"INSERT INTO cases_coveragecount[\s\S]*GROUPING SETS", "coverage: households by unit (GROUPING SETS)"),
+    (r"INSERT INTO cases_coveragecount", "coverage: units without households"),
+    (r"WHERE NOT v\.screened OR v\.on_site IS FALSE", "report: rows that do not count"),
+]
+
+
+def screening_sql_label(sql: str) -> str:
+    for pattern, label in SCREENING_SQL:
+        if re.search(pattern, sql.strip()):
+            return label
+    return "other SQL (stage table, campaigns, ORM)"
+
+
+@contextmanager
+def screening_statements(explain: str | None = None):
+    """Time the SQL statements and COPYs of the screening and campaign imports by label."""
+    from django.db import connection
+
+    statements = StatementTimer(screening_sql_label, explain)
+    copies = [("geodata.importers.screening", "copy_rows", "stage: COPY"),
+              ("geodata.importers.campaigns", "copy_rows", "stage: COPY")]
+    with phases(copies) as copied, connection.execute_wrapper(statements):
+        yield statements
+    for name, seconds in copied.seconds.items():
+        statements.seconds[name] += seconds
