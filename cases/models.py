@@ -194,6 +194,7 @@ class FollowUp(models.Model):
     medication = models.CharField(_("medication"), max_length=8, choices=Medication.choices,
                                   blank=True)
     recorded_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    extra = models.JSONField(default=dict, blank=True)  # the file's unknown columns
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -28,6 +28,7 @@ class Campaign(models.Model):
     ends_on = models.DateField(_("ends on"))
     target = models.DecimalField(_("target coverage"), max_digits=5, decimal_places=4)
     coverage_at = models.DateTimeField(null=True, blank=True)  # when CoverageCount was last built
+    extra = models.JSONField(default=dict, blank=True)  # the file's unknown columns
 
     class Meta:
         verbose_name = _("screening campaign")
@@ -61,6 +62,7 @@ class Visit(models.Model):
     distance_m = models.FloatField(null=True, blank=True)  # GPS fix to the household point
     on_site = models.BooleanField(null=True)  # R32; None without a fix
     screened = models.BooleanField(default=False)  # R31: counts for the campaign's coverage
+    extra = models.JSONField(default=dict, blank=True)  # the file's unknown columns
 
     class Meta:
         verbose_name = _("screening visit")

@@ -4,7 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from geodata.importers.cells import CellError, parse_choice, parse_date, parse_share, text
-from geodata.importers.common import Progress, no_progress, read_ledger, run_atomic
+from geodata.importers.common import Progress, extra_json, no_progress, read_ledger, run_atomic
 from geodata.readers import FileError
 from geodata.report import ImportReport
 from geodata.staging import copy_rows, create_stage, fetch
@@ -23,7 +23,7 @@ KINDS = {**KIND_LABELS, **{key: key for key in KIND_LABELS.values()}}
 DEFAULT_TARGET = Decimal("0.9")
 FULL_TARGET = Decimal("1")  # annual_full: every household (逐村逐户逐人, R30)
 STAGE_COLUMNS = ("n bigint, code text, name text, kind text, scope_code text, starts_on date, "
-                 "ends_on date, target numeric")
+                 "ends_on date, target numeric, extra jsonb")
 STAGE_NAMES = [c.split()[0] for c in STAGE_COLUMNS.split(", ")]
 
 
@@ -106,22 +106,23 @@ def _check(n: int, record: dict, report: ImportReport) -> tuple:
     if target is None:
         target = FULL_TARGET if kind == "annual_full" else DEFAULT_TARGET
     return (n, text(record["code"]), text(record["name"]), kind, text(record["scope_code"]),
-            starts_on, ends_on, target)
+            starts_on, ends_on, target, extra_json(record, CAMPAIGN_COLUMNS))
 
 
 def _write() -> tuple[int, int]:
     """Why raw SQL: one INSERT … ON CONFLICT for the file, counting both outcomes."""
     return fetch(f"""
         WITH w AS (
-            INSERT INTO cases_campaign AS c (code, name, kind, scope_id, starts_on, ends_on, target)
-            SELECT s.code, s.name, s.kind, u.id, s.starts_on, s.ends_on, s.target
+            INSERT INTO cases_campaign AS c (code, name, kind, scope_id, starts_on, ends_on, target, extra)
+            SELECT s.code, s.name, s.kind, u.id, s.starts_on, s.ends_on, s.target, s.extra
             FROM stage_campaigns s JOIN {UNIT_TABLE} u ON u.code = s.scope_code
             ON CONFLICT (code) DO UPDATE SET
                 name = EXCLUDED.name, kind = EXCLUDED.kind, scope_id = EXCLUDED.scope_id,
-                starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, target = EXCLUDED.target
-            WHERE (c.name, c.kind, c.scope_id, c.starts_on, c.ends_on, c.target) IS DISTINCT FROM
+                starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, target = EXCLUDED.target,
+                extra = EXCLUDED.extra
+            WHERE (c.name, c.kind, c.scope_id, c.starts_on, c.ends_on, c.target, c.extra) IS DISTINCT FROM
                   (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.scope_id, EXCLUDED.starts_on,
-                   EXCLUDED.ends_on, EXCLUDED.target)
+                   EXCLUDED.ends_on, EXCLUDED.target, EXCLUDED.extra)
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w

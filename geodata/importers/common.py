@@ -82,3 +82,10 @@ def read_ledger(path: str | Path, columns: dict[str, str], required: tuple[str, 
         if column not in frame.columns:
             frame[column] = ""
     return frame
+
+
+def extra_json(record: dict, known) -> str:
+    """formats.md: the columns an importer does not know, kept as JSON text (`extra`)."""
+    from geodata.importers.cells import text
+
+    return to_json({str(k): text(v) for k, v in record.items() if k not in known and text(v)})

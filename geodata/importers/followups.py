@@ -5,7 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from geodata.importers.cells import CellError, parse_bool, parse_choice, parse_datetime, parse_int, text
-from geodata.importers.common import Progress, no_progress, run_atomic
+from geodata.importers.common import Progress, extra_json, no_progress, run_atomic
 from geodata.readers import FileError, alias_table, normalise_columns, read_table
 from geodata.report import ImportReport
 from geodata.staging import copy_rows, create_stage, execute, fetch
@@ -55,9 +55,9 @@ def followups_import(
         with report.phase("write"):
             create_stage("stage_followups", "n bigint, patient_no text, followed_at timestamptz, "
                                             "method text, reached bool, condition text, risk_level int, "
-                                            "medication text")
+                                            "medication text, extra jsonb")
             copy_rows("stage_followups", ["n", "patient_no", "followed_at", "method", "reached",
-                                          "condition", "risk_level", "medication"], rows)
+                                          "condition", "risk_level", "medication", "extra"], rows)
             for n, patient_no in fetch(
                 "SELECT n, patient_no FROM stage_followups s WHERE NOT EXISTS "
                 "(SELECT 1 FROM cases_patient p WHERE p.patient_no = s.patient_no) ORDER BY n"
@@ -107,6 +107,7 @@ def _check(n: int, record: dict, report: ImportReport) -> tuple:
         cell("method", parse_choice, METHODS, "method"), reached, condition,
         cell("risk_level", parse_int, low=0, high=5),  # R2
         cell("medication", parse_choice, MEDICATION, "medication") or "",
+        extra_json(record, FOLLOWUP_COLUMNS),
     )
 
 
@@ -115,14 +116,16 @@ def _write() -> tuple[int, int]:
     created, updated = fetch("""
         WITH w AS (
             INSERT INTO cases_followup AS f (patient_id, followed_at, method, reached, condition,
-                                            risk_level, medication, created_at)
-            SELECT p.id, s.followed_at, s.method, s.reached, s.condition, s.risk_level, s.medication, now()
+                                            risk_level, medication, extra, created_at)
+            SELECT p.id, s.followed_at, s.method, s.reached, s.condition, s.risk_level, s.medication,
+                   s.extra, now()
             FROM stage_followups s JOIN cases_patient p ON p.patient_no = s.patient_no
             ON CONFLICT (patient_id, followed_at, method) DO UPDATE SET
                 reached = EXCLUDED.reached, condition = EXCLUDED.condition,
-                risk_level = EXCLUDED.risk_level, medication = EXCLUDED.medication
-            WHERE (f.reached, f.condition, f.risk_level, f.medication) IS DISTINCT FROM
-                  (EXCLUDED.reached, EXCLUDED.condition, EXCLUDED.risk_level, EXCLUDED.medication)
+                risk_level = EXCLUDED.risk_level, medication = EXCLUDED.medication, extra = EXCLUDED.extra
+            WHERE (f.reached, f.condition, f.risk_level, f.medication, f.extra) IS DISTINCT FROM
+                  (EXCLUDED.reached, EXCLUDED.condition, EXCLUDED.risk_level, EXCLUDED.medication,
+                   EXCLUDED.extra)
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w

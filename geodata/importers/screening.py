@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from geodata.importers.cells import CellError, parse_choice, parse_datetime, parse_float, text
-from geodata.importers.common import Progress, no_progress, read_ledger, run_atomic
+from geodata.importers.common import Progress, extra_json, no_progress, read_ledger, run_atomic
 from geodata.readers import FileError
 from geodata.report import ImportReport
 from geodata.staging import copy_rows, create_stage, fetch
@@ -28,7 +28,7 @@ RESULTS = {  # cases.models.Visit.Result, stored as the Chinese answer
 HAS_TIME = re.compile(r".*\d[ T]\d{1,2}:\d{2}(:\d{2})?")
 LOCAL = ZoneInfo("Asia/Shanghai")
 STAGE_COLUMNS = ("n bigint, campaign_code text, household_code text, visited_at timestamptz, "
-                 "worker text, lon float8, lat float8, result text")
+                 "worker text, lon float8, lat float8, result text, extra jsonb")
 STAGE_NAMES = [c.split()[0] for c in STAGE_COLUMNS.split(", ")]
 WARNINGS_SHOWN = 200  # per kind; the stats count them all
 WARNED = ("outside_window", "outside_scope", "not_on_site")  # counted, and warned about by row
@@ -111,6 +111,7 @@ def _check(n: int, record: dict, extent, report: ImportReport) -> tuple:
         n, text(record["campaign_code"]), text(record["household_code"]),
         visited_at.replace(tzinfo=LOCAL) if visited_at else None,  # Asia/Shanghai wall time
         text(record["worker"]), lon, lat, cell("result", parse_choice, RESULTS, "result"),
+        extra_json(record, VISIT_COLUMNS),
     )
 
 
@@ -149,17 +150,18 @@ def _write() -> tuple[int, int]:
     return fetch(f"""
         WITH w AS (
             INSERT INTO cases_visit AS v (campaign_id, household_id, visited_at, worker_id, geom, result,
-                                          screened)
+                                          screened, extra)
             SELECT c.id, h.id, s.visited_at, u.id, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326),
-                   s.result, false
+                   s.result, false, s.extra
             FROM stage_visits s
             JOIN cases_campaign c ON c.code = s.campaign_code
             JOIN {HOUSEHOLD_TABLE} h ON h.code = s.household_code
             LEFT JOIN {USER_TABLE} u ON u.username = s.worker
             ON CONFLICT (campaign_id, household_id, visited_at) DO UPDATE SET
-                worker_id = EXCLUDED.worker_id, geom = EXCLUDED.geom, result = EXCLUDED.result
-            WHERE (v.worker_id, v.result, ST_AsEWKB(v.geom)) IS DISTINCT FROM
-                  (EXCLUDED.worker_id, EXCLUDED.result, ST_AsEWKB(EXCLUDED.geom))
+                worker_id = EXCLUDED.worker_id, geom = EXCLUDED.geom, result = EXCLUDED.result,
+                extra = EXCLUDED.extra
+            WHERE (v.worker_id, v.result, ST_AsEWKB(v.geom), v.extra) IS DISTINCT FROM
+                  (EXCLUDED.worker_id, EXCLUDED.result, ST_AsEWKB(EXCLUDED.geom), EXCLUDED.extra)
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w

@@ -131,3 +131,9 @@ def test_risk_reassessments_are_dated_by_the_local_day(ledger, tmp_path):
     assert ok, text
     history = dict(RiskAssessment.objects.filter(source="follow_up").values_list("assessed_on", "level"))
     assert history == {date(2026, 6, 10): 1, date(2026, 6, 11): 0}
+
+
+def test_unknown_columns_are_kept_in_extra(ledger, tmp_path):
+    ok, text = load(tmp_path, [followup("P01", "2026-06-01") | {"随访医生": "张医生"}])
+    assert ok, text
+    assert FollowUp.objects.get().extra == {"随访医生": "张医生"}

@@ -338,3 +338,15 @@ def test_campaign_and_visit_uploads_run_as_jobs(
     assert run.status == ImportRun.Status.DONE, run.report
     assert run.report["stats"]["counted_for_coverage"] == 3
     assert stored()[TOWNSHIP_1[0]] == (4, 2)
+
+
+def test_unknown_columns_of_campaigns_and_visits_are_kept_in_extra(grid, tmp_path):
+    from cases.models import Campaign, Visit
+
+    ok, text = run_import("function", "import_campaigns",
+                          write_table(tmp_path / "c.csv", [campaign(牵头单位="综治办")]))
+    assert ok, text
+    ok, text = load(tmp_path, [visit("H1", "2026-06-05 10:00", 备注="邻居代答")])
+    assert ok, text
+    assert Campaign.objects.get().extra == {"牵头单位": "综治办"}
+    assert Visit.objects.get().extra == {"备注": "邻居代答"}
