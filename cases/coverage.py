@@ -33,17 +33,26 @@ def visits_derive(campaign_ids: list[int], *, visit_ids: list[int] | None = None
         f"(s.level = {level} AND h.{name}_id = s.id)" for level, name in LEVEL_FIELDS.items())
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            UPDATE cases_visit v SET
-                screened = v.result <> '无人在家'
-                    AND (v.visited_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN c.starts_on AND c.ends_on
-                    AND ({scope_tests}),
-                distance_m = CASE WHEN v.geom IS NULL THEN NULL
-                                  ELSE ST_Distance(v.geom::geography, h.geom::geography) END,
-                on_site = CASE WHEN v.geom IS NULL THEN NULL
-                               ELSE ST_DWithin(v.geom::geography, h.geom::geography, %s) END
-            FROM cases_campaign c, gridmap_gridunit s, gridmap_household h
-            WHERE v.campaign_id = c.id AND s.id = c.scope_id AND h.id = v.household_id
-              AND c.id = ANY(%s) AND (%s::bigint[] IS NULL OR v.id = ANY(%s))
+            UPDATE cases_visit v SET screened = d.screened, distance_m = d.distance_m, on_site = d.on_site
+            FROM (
+                SELECT v2.id,
+                       v2.result <> '无人在家'
+                       AND (v2.visited_at AT TIME ZONE 'Asia/Shanghai')::date
+                           BETWEEN c.starts_on AND c.ends_on
+                       AND coalesce(({scope_tests}), false) AS screened,  -- in no unit: false
+                       CASE WHEN v2.geom IS NULL THEN NULL
+                            ELSE ST_Distance(v2.geom::geography, h.geom::geography) END AS distance_m,
+                       CASE WHEN v2.geom IS NULL THEN NULL
+                            ELSE ST_DWithin(v2.geom::geography, h.geom::geography, %s) END AS on_site
+                FROM cases_visit v2
+                JOIN cases_campaign c ON c.id = v2.campaign_id
+                JOIN gridmap_gridunit s ON s.id = c.scope_id
+                JOIN gridmap_household h ON h.id = v2.household_id
+                WHERE c.id = ANY(%s) AND (%s::bigint[] IS NULL OR v2.id = ANY(%s))
+            ) d
+            -- Only rows whose derivation changed are rewritten (a re-derive is cheap).
+            WHERE v.id = d.id AND (v.screened, v.distance_m, v.on_site)
+                  IS DISTINCT FROM (d.screened, d.distance_m, d.on_site)
         """, [settings.GRIDCARE_SCREENING["on_site_metres"], list(campaign_ids), visit_ids, visit_ids])
 
 

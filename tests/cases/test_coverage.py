@@ -226,3 +226,11 @@ def test_R30_units_missing_their_campaign_are_outlined_for_the_leader(campaign, 
     by_code = {f["id"]: f["properties"]["missing"] for f in body["features"]}
     assert VILLAGE_1[0] in by_code and TOWNSHIP_2[0] not in by_code  # only the leader's township
     assert {f["geometry"]["type"] for f in body["features"]} <= {"Polygon", "MultiPolygon"}
+
+
+def test_R31_a_visit_to_a_household_in_no_unit_is_kept_and_does_not_count(campaign):
+    outside = Household.objects.create(code="FAR-1", address="县外", geom=Point(108.5, 34.2, srid=4326))
+    far = visit(campaign, outside.code, date(2026, 6, 10))
+    coverage.visits_derive([campaign.pk])
+    far.refresh_from_db()
+    assert far.screened is False
