@@ -234,3 +234,34 @@ def test_R31_a_visit_to_a_household_in_no_unit_is_kept_and_does_not_count(campai
     coverage.visits_derive([campaign.pk])
     far.refresh_from_db()
     assert far.screened is False
+
+
+def test_hexagon_cells_are_the_ones_postgis_draws_and_count_every_unvisited_household(campaign):
+    """The arithmetic placement agrees with ST_HexagonGrid point by point."""
+    import random
+
+    from django.db import connection
+
+    from cases.screening_api import CONDITIONS, HEX_SQL
+
+    rng = random.Random(3)  # 3,000 more households scattered over the township
+    Household.objects.bulk_create(
+        Household(code=f"R{k}", address="随机", township_id=campaign.scope_id,
+                  geom=Point(rng.uniform(106.0, 106.2), rng.uniform(33.0, 33.2), srid=4326))
+        for k in range(3000))
+
+    params = {"scope": campaign.scope_id, "campaign": campaign.pk, "size": 250}
+    sql = HEX_SQL.format(scope_column="township_id", condition=CONDITIONS["unvisited"])
+    reference = """
+        SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_Hexagon(250, i, j), 3857), 4326), 6), count(*)
+        FROM gridmap_household h CROSS JOIN LATERAL (
+            SELECT i, j FROM ST_HexagonGrid(250, ST_Expand(ST_Transform(h.geom, 3857), 250))
+            WHERE ST_Intersects(geom, ST_Transform(h.geom, 3857)) ORDER BY i, j LIMIT 1) hx
+        WHERE h.township_id = %(scope)s AND """ + CONDITIONS["unvisited"] + " GROUP BY i, j"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        mine = sorted(cursor.fetchall())
+        cursor.execute(reference, params)
+        postgis = sorted(cursor.fetchall())
+    assert mine == postgis
+    assert sum(n for _, n in mine) == 3000 + 45 - 34  # households in scope minus screened ones
