@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from cases import deadlines
+from cases import deadlines, rules
 from cases.models import Campaign, CoverageCount
 from gridmap.models import LEVEL_FIELDS, GridUnit
 
@@ -164,15 +164,9 @@ def _half_year(day: date) -> tuple[date, date]:
         date(day.year, 7, 1), date(day.year, 12, 31))
 
 
-def _quarter(day: date) -> tuple[date, date]:
-    from cases.rules import quarter_of
-
-    return quarter_of(day)
-
-
 CADENCE = [  # (kind, level of the units that owe it, period)
     (Campaign.Kind.TOWNSHIP_HALF_YEARLY, 2, _half_year),
-    (Campaign.Kind.VILLAGE_QUARTERLY, 3, _quarter),
+    (Campaign.Kind.VILLAGE_QUARTERLY, 3, rules.quarter_of),
     (Campaign.Kind.ANNUAL_FULL, 2, lambda day: (date(day.year, 1, 1), date(day.year, 12, 31))),
 ]
 

@@ -44,6 +44,7 @@ class Sheet:
     title: str
     columns: list[str]
     rows: list[list] = field(default_factory=list)
+    headers: dict[str, tuple[str, str]] = field(default_factory=lambda: HEADERS)  # key -> (zh, en)
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Ledger:
     patient_ids: list[int]
 
     def header(self, sheet: Sheet) -> list[str]:
-        return [HEADERS[c][0 if self.lang == "zh" else 1] for c in sheet.columns]
+        return [sheet.headers[c][0 if self.lang == "zh" else 1] for c in sheet.columns]
 
 
 def _visible_columns(columns: list[str], groups: frozenset[str]) -> list[str]:
@@ -248,8 +249,6 @@ TRANSFER_HEADERS = {
 }
 
 
-HEADERS.update(TRANSFER_HEADERS)
-
 
 def deadline_met(done_at, due_at, now) -> str:
     """"yes"/"no" once decided, "" while the step is pending and not yet late (R24)."""
@@ -281,7 +280,7 @@ def transfers_export(*, user=None, unit: GridUnit | None = None, fmt: str = "csv
     def local(moment) -> str:
         return "" if moment is None else timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
-    sheet = Sheet("流转" if lang == "zh" else "transfers", list(TRANSFER_HEADERS))
+    sheet = Sheet("流转" if lang == "zh" else "transfers", list(TRANSFER_HEADERS), headers=TRANSFER_HEADERS)
     for t in transfers:
         sheet.rows.append([
             t.patient.patient_no, t.kind, t.from_unit.code if t.from_unit_id else "",

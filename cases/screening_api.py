@@ -36,6 +36,13 @@ def campaigns_visible_to(user):
     return Campaign.objects.filter(pk__in=ids)
 
 
+def household_in_scope(user, household) -> bool:
+    """Whether a household lies under one of the user's units (any, for superusers)."""
+    allowed = _allowed_units(user)
+    return allowed is None or any(
+        getattr(household, f"{LEVEL_FIELDS[u.level]}_id") == u.pk for u in allowed)
+
+
 def _campaign(request, code: str) -> Campaign:
     return get_object_or_404(campaigns_visible_to(request.user), code=code)
 
@@ -245,9 +252,7 @@ class CampaignVisits(APIView):
         entry.is_valid(raise_exception=True)
         data = entry.validated_data
         household = data["household"]
-        allowed = _allowed_units(request.user)
-        if allowed is not None and not any(
-                getattr(household, f"{LEVEL_FIELDS[u.level]}_id") == u.pk for u in allowed):
+        if not household_in_scope(request.user, household):
             raise ValidationError({"household_code": ["not in your units"]})
         visit = coverage.visit_record(user=request.user, campaign=campaign, household=household,
                                       visited_at=data["visited_at"], result=data["result"],

@@ -17,10 +17,7 @@ MOP_UP_HEADERS = {
 
 
 def _write(kind: str, headers: dict, rows: list[list], fmt: str, lang: str) -> bytes:
-    from cases.ledgers import HEADERS
-
-    HEADERS.update(headers)
-    sheet = Sheet(kind, list(headers), rows)
+    sheet = Sheet(kind, list(headers), rows, headers=headers)
     return ledger_write(Ledger(kind, lang, [sheet], []), fmt)
 
 

@@ -60,7 +60,7 @@ def visit_form(request):
     from django.shortcuts import redirect
     from django.utils.translation import gettext as _
 
-    from cases.screening_api import VisitSerializer, _allowed_units
+    from cases.screening_api import VisitSerializer, household_in_scope
 
     campaigns = campaigns_visible_to(request.user).order_by("-starts_on")
     if request.method == "POST":
@@ -68,10 +68,8 @@ def visit_form(request):
         entry = VisitSerializer(data={k: v for k, v in request.POST.items() if v != "" and k != "campaign"})
         if entry.is_valid():
             data = entry.validated_data
-            allowed = _allowed_units(request.user)
             household = data["household"]
-            if allowed is None or any(
-                    getattr(household, f"{LEVEL_FIELDS[u.level]}_id") == u.pk for u in allowed):
+            if household_in_scope(request.user, household):
                 visit = coverage.visit_record(user=request.user, campaign=campaign, household=household,
                                               visited_at=data["visited_at"], result=data["result"],
                                               point=data["point"])

@@ -195,18 +195,6 @@ def _related_ids(patient) -> list[int]:
     return list(Patient.objects.filter(related).values_list("pk", flat=True))
 
 
-def _place(patient, point) -> None:
-    """Put a single residence point on the grid (R0): the micro-grid with the lowest code
-    covering it, or the deepest unit that does; none means outside (R22)."""
-    from gridmap.models import LEVEL_FIELDS, GridUnit
-
-    unit = (GridUnit.objects.covering(point).order_by("-level", "code").first()
-            if point is not None else None)
-    for level, name in LEVEL_FIELDS.items():
-        setattr(patient, f"{name}_id", unit.ancestor_id(level) if unit else None)
-    patient.geom, patient.outside = point, unit is None
-
-
 @transaction.atomic
 def patient_update(*, user, patient, data: dict, source: str = "api") -> None:
     """Apply validated changes from the API or the patient form, record a new risk

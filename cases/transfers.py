@@ -33,14 +33,28 @@ def calendar_overrides() -> deadlines.CalendarOverrides:
                                        workdays=[d for d, working in days if working])
 
 
+def unit_chain(unit: GridUnit | None) -> tuple:
+    """The five placement ids (county … micro-grid) of a unit and its ancestors."""
+    return tuple(unit.ancestor_id(level) if unit else None for level in LEVEL_FIELDS)
+
+
+def point_placement(point) -> tuple:
+    """R0 for one point: the deepest unit covering it, the lowest code on a shared edge."""
+    return unit_chain(GridUnit.objects.covering(point).order_by("-level", "code").first())
+
+
+def set_placement(patient: Patient, units: tuple) -> None:
+    for column, value in zip(PLACEMENT, units, strict=True):
+        setattr(patient, column, value)
+
+
 def placement(patient: Patient) -> tuple:
     """The units responsible for a patient: the residence's, or for a residence
     outside every stored unit the registration unit's chain (R22)."""
     own = tuple(getattr(patient, column) for column in PLACEMENT)
     if any(own) or patient.registration_unit_id is None:
         return own
-    unit = patient.registration_unit
-    return tuple(unit.ancestor_id(level) for level in LEVEL_FIELDS)
+    return unit_chain(patient.registration_unit)
 
 
 def _deepest(units: tuple) -> int | None:
@@ -52,11 +66,7 @@ def _deepest(units: tuple) -> int | None:
 def patient_move(*, user, patient: Patient, point, address: str = "", source: str = "api") -> Transfer | None:
     """A new residence point for one patient (API, form). Handoffs re-home the patient at
     once; transfers and outflows leave them with the origin until acceptance (R25)."""
-    from cases.services import _place
-
-    target = Patient(registration_unit_id=None)
-    _place(target, point)
-    new = tuple(getattr(target, column) for column in PLACEMENT)
+    new = point_placement(point)
     kind = rules.move_kind(placement(patient), new)
     if not any(new) and patient.outside:
         kind = None  # outside before and after: no move, whatever the registration place
@@ -74,8 +84,7 @@ def patient_move(*, user, patient: Patient, point, address: str = "", source: st
         transfer = _open(patient=patient, kind=kind, to_unit_id=_deepest(new), to_point=point,
                          to_address=address or patient.residence_address, source=source)
         if transfer is not None and kind in rules.HANDOFF_KINDS:
-            for column, value in zip(PLACEMENT, new, strict=True):
-                setattr(patient, column, value)
+            set_placement(patient, new)
             patient.geom, patient.outside, patient.household = point, False, None
             if address:
                 patient.residence_address = address
@@ -272,15 +281,26 @@ ANY_ROLE = tuple(Role.values)
 TOWNSHIP_GROUP = (Role.TOWNSHIP_OFFICE, Role.HEALTH_STAFF, Role.COUNTY_OFFICE)
 
 
-def acts_for(user, unit_id: int | None, roles=ANY_ROLE) -> bool:
+def held_roles(user) -> dict[int, set[str]]:
+    """The roles the user holds, by unit id (one query; pass it on to acts_for in loops)."""
+    held: dict[int, set[str]] = {}
+    for unit_id, role in user.assignments.values_list("unit_id", "role"):
+        held.setdefault(unit_id, set()).add(role)
+    return held
+
+
+def acts_for(user, unit: GridUnit | int | None, roles=ANY_ROLE, *, held=None) -> bool:
     """Whether the user holds one of the roles on the unit or a unit above it."""
     if user.is_superuser:
         return True
-    if unit_id is None:
+    if unit is None:
         return False
-    unit = GridUnit.objects.get(pk=unit_id)
-    chain = [unit.ancestor_id(level) for level in LEVEL_FIELDS if level <= unit.level]
-    return user.assignments.filter(unit_id__in=chain, role__in=roles).exists()
+    if not isinstance(unit, GridUnit):
+        unit = GridUnit.objects.get(pk=unit)
+    held = held_roles(user) if held is None else held
+    wanted = set(roles)
+    return any(held.get(unit.ancestor_id(level), set()) & wanted
+               for level in LEVEL_FIELDS if level <= unit.level)
 
 
 def _advance(transfer: Transfer, *, expected: tuple, **changes) -> None:
@@ -341,8 +361,7 @@ def _rehome(transfer: Transfer) -> None:
 
     patient = Patient.objects.select_for_update().get(pk=transfer.patient_id)
     unit = transfer.to_unit
-    for level, name in LEVEL_FIELDS.items():
-        setattr(patient, f"{name}_id", unit.ancestor_id(level) if unit else None)
+    set_placement(patient, unit_chain(unit))
     patient.geom, patient.outside = transfer.to_point, unit is None
     patient.household_id = transfer.to_household_id
     patient.residence_address = transfer.to_address or patient.residence_address
@@ -457,21 +476,28 @@ def transfers_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
 # --- What a user may do next (pages) -----------------------------------------------------------
 
-def allowed_actions(user, transfer: Transfer) -> list[str]:
-    """The steps this user may take on this transfer now (for buttons; the services check again)."""
+def allowed_actions(user, transfer: Transfer, *, held=None) -> list[str]:
+    """The steps this user may take on this transfer now (for buttons; the services check
+    again). With `held` (held_roles) and the units loaded, it runs no query."""
+    held = held_roles(user) if held is None else held
     state = transfer.state
+
+    def origin(roles=ANY_ROLE) -> bool:
+        return acts_for(user, transfer.from_unit, roles, held=held)
+
+    def destination(roles=ANY_ROLE) -> bool:
+        return acts_for(user, transfer.to_unit, roles, held=held)
+
     checks = {
-        "report": state == Transfer.State.DETECTED and acts_for(user, transfer.from_unit_id),
-        "exchange": state == Transfer.State.REPORTED
-        and acts_for(user, transfer.from_unit_id, TOWNSHIP_GROUP),
-        "accept": state == Transfer.State.EXCHANGED and acts_for(user, transfer.to_unit_id, TOWNSHIP_GROUP),
+        "report": state == Transfer.State.DETECTED and origin(),
+        "exchange": state == Transfer.State.REPORTED and origin(TOWNSHIP_GROUP),
+        "accept": state == Transfer.State.EXCHANGED and destination(TOWNSHIP_GROUP),
         "dispute": state in (Transfer.State.REPORTED, Transfer.State.EXCHANGED)
-        and acts_for(user, transfer.to_unit_id, TOWNSHIP_GROUP),
-        "escalate": state == Transfer.State.DISPUTED and (
-            acts_for(user, transfer.from_unit_id, TOWNSHIP_GROUP)
-            or acts_for(user, transfer.to_unit_id, TOWNSHIP_GROUP)),
+        and destination(TOWNSHIP_GROUP),
+        "escalate": state == Transfer.State.DISPUTED
+        and (origin(TOWNSHIP_GROUP) or destination(TOWNSHIP_GROUP)),
         "cancel": state in Transfer.OPEN_STATES and state != Transfer.State.ESCALATED
-        and acts_for(user, transfer.from_unit_id, TOWNSHIP_GROUP),
+        and origin(TOWNSHIP_GROUP),
     }
     return [name for name, allowed in checks.items() if allowed]
 

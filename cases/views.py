@@ -169,11 +169,12 @@ def transfer_list(request):
                                patient_ids=sorted({t.patient_id for t in page}),
                                query={"transfers": box, "show": show})
     now = timezone.now()
+    held = transfers.held_roles(request.user)
     rows = []
     for t in page:
         due = transfers.next_deadline(t)
         rows.append({"t": t, "due": due, "late": due is not None and due < now,
-                     "actions": transfers.allowed_actions(request.user, t),
+                     "actions": transfers.allowed_actions(request.user, t, held=held),
                      "letter": box == "outbox" and t.kind == "outside" and letters.needs_letter(t)})
     return render(request, "cases/transfer_list.html", {
         "box": box, "show": show, "page": page, "rows": rows,

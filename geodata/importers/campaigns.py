@@ -3,7 +3,7 @@
 from decimal import Decimal
 from pathlib import Path
 
-from geodata.importers.cells import CellError, parse_choice, parse_date, parse_share, text
+from geodata.importers.cells import RowCells, parse_choice, parse_date, parse_share, text
 from geodata.importers.common import Progress, extra_json, no_progress, read_ledger, run_atomic
 from geodata.readers import FileError
 from geodata.report import ImportReport
@@ -85,19 +85,9 @@ def _validate(frame, report: ImportReport) -> list[tuple]:
 
 
 def _check(n: int, record: dict, report: ImportReport) -> tuple:
-    def fail(column: str, message: str) -> None:
-        report.error(f"row {n}, column {column}", "bad_value", message)
-
-    def cell(column, parse, *args):
-        try:
-            return parse(record[column], *args)
-        except CellError as exc:
-            fail(column, str(exc))
-            return None
-
-    for column in REQUIRED:
-        if not text(record[column]):
-            fail(column, f"{column} is required")
+    row = RowCells(n, record, report)
+    fail, cell = row.fail, row.cell
+    row.require(REQUIRED)
     kind = cell("kind", parse_choice, KINDS, "kind")
     starts_on, ends_on = cell("starts_on", parse_date), cell("ends_on", parse_date)
     if starts_on and ends_on and ends_on < starts_on:

@@ -114,3 +114,27 @@ def parse_share(value) -> Decimal | None:
     if not share.is_finite() or not 0 <= share <= 1:
         raise CellError(f"{value!r} is outside 0..1 (write 0.9 or 90%)")
     return share.quantize(Decimal("0.0001"))
+
+
+class RowCells:
+    """One table row being checked: every failure is reported as `row N, column C:
+    message` and none stops the others (formats.md: every bad row, every column)."""
+
+    def __init__(self, n: int, record: dict, report):
+        self.n, self.record, self.report = n, record, report
+
+    def fail(self, column: str, message: str, key: str = "bad_value") -> None:
+        self.report.error(f"row {self.n}, column {column}", key, message)
+
+    def cell(self, column: str, parse, *args, **kwargs):
+        """The parsed cell, or None after reporting why it could not be parsed."""
+        try:
+            return parse(self.record[column], *args, **kwargs)
+        except CellError as exc:
+            self.fail(column, str(exc))
+            return None
+
+    def require(self, columns) -> None:
+        for column in columns:
+            if not text(self.record[column]):
+                self.fail(column, f"{column} is required", "required")

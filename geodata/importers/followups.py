@@ -4,7 +4,8 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from geodata.importers.cells import CellError, parse_bool, parse_choice, parse_datetime, parse_int, text
+from cases import rules
+from geodata.importers.cells import RowCells, parse_bool, parse_choice, parse_datetime, parse_int, text
 from geodata.importers.common import Progress, extra_json, no_progress, run_atomic
 from geodata.readers import FileError, alias_table, normalise_columns, read_table
 from geodata.report import ImportReport
@@ -16,7 +17,7 @@ FOLLOWUP_COLUMNS = {
 }
 REQUIRED = ("patient_no", "followed_at", "method", "reached")
 METHODS = {"面访": "面访", "电话": "电话", "face": "面访", "phone": "电话"}
-CONDITIONS = {c: c for c in ("稳定", "基本稳定", "不稳定")}
+CONDITIONS = {c.value: c.value for c in rules.Condition}  # R5
 MEDICATION = {m: m for m in ("规律", "间断", "不服药")}
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -85,22 +86,14 @@ def followups_import(
 
 
 def _check(n: int, record: dict, report: ImportReport) -> tuple:
-    def cell(column, parse, *args, **kwargs):
-        try:
-            return parse(record[column], *args, **kwargs)
-        except CellError as exc:
-            report.error(f"row {n}, column {column}", "bad_value", str(exc))
-            return None
-
-    for column in REQUIRED:
-        if not text(record[column]):
-            report.error(f"row {n}, column {column}", "required", f"{column} is required")
+    row = RowCells(n, record, report)
+    cell = row.cell
+    row.require(REQUIRED)
     followed_at = cell("followed_at", parse_datetime)
     reached = cell("reached", parse_bool)
     condition = cell("condition", parse_choice, CONDITIONS, "condition") or ""
     if reached is False and condition:
-        report.error(f"row {n}, column condition", "bad_value",
-                     "condition must be blank when the patient was not reached")
+        row.fail("condition", "condition must be blank when the patient was not reached")
     return (
         n, text(record["patient_no"]),
         followed_at.replace(tzinfo=LOCAL) if followed_at else None,

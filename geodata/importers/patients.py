@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from cases import rules
 from geodata.importers.cells import (
-    CellError,
+    RowCells,
     parse_bool,
     parse_choice,
     parse_date,
@@ -46,9 +47,9 @@ PATIENT_COLUMNS = {
 }
 REQUIRED = ("patient_no", "name", "diagnosis", "residence_address")
 SEX = {"男": "M", "m": "M", "male": "M", "女": "F", "f": "F", "female": "F"}
-CONDITIONS = {c: c for c in ("稳定", "基本稳定", "不稳定")}
+CONDITIONS = {c.value: c.value for c in rules.Condition}  # R5
 CONSENTS = {"同意": "同意", "不同意": "不同意"}
-STATUSES = {s: s for s in ("在管", "失访", "非在管", "住院", "死亡", "出库")}
+STATUSES = {s: s for s in rules.STATUSES}  # R4
 STAGE_COLUMNS = (
     "n bigint, patient_no text, name text, id_number text, sex text, birth_date date, "
     "diagnosis text, registered_on date, residence_address text, household_code text, "
@@ -129,8 +130,6 @@ def patients_import(
 
 def _validate(frame, source: SourceCRS, report: ImportReport) -> list[tuple]:
     """Check every row (row N, column C: message); returns the rows to stage."""
-    from cases import rules
-
     for column in PATIENT_COLUMNS:
         if column not in frame.columns:
             frame[column] = ""
@@ -162,30 +161,15 @@ def _number_or_nan(value) -> float:
         return np.nan
 
 
-class _Row:
-    """One ledger row being checked; every failure is reported, none stops the others."""
-
-    def __init__(self, n: int, record: dict, report: ImportReport):
-        self.n, self.record, self.report = n, record, report
-
-    def fail(self, column: str, message: str) -> None:
-        self.report.error(f"row {self.n}, column {column}", "bad_value", message)
-
-    def cell(self, column: str, parse, *args, **kwargs):
-        try:
-            return parse(self.record[column], *args, **kwargs)
-        except CellError as exc:
-            self.fail(column, str(exc))
-            return None
+class _Row(RowCells):
+    """One ledger row being checked against formats.md §3 and R1–R3."""
 
     def check(self, rules, extent, point) -> dict:
         r = self.record
         v = {"n": self.n, **{c: text(r[c]) for c in (
             "patient_no", "name", "residence_address", "household_code", "registration_address",
             "registration_code", "guardian_name", "guardian_phone", "guardian_relation")}}
-        for column in REQUIRED:
-            if not text(r[column]):
-                self.fail(column, f"{column} is required")
+        self.require(REQUIRED)
         v["diagnosis"] = rules.canonical_diagnosis(text(r["diagnosis"]))
         if text(r["diagnosis"]) and v["diagnosis"] is None:
             self.fail("diagnosis", f"{text(r['diagnosis'])!r} is not one of the six managed "

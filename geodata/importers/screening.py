@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from geodata.importers.cells import CellError, parse_choice, parse_datetime, parse_float, text
+from geodata.importers.cells import RowCells, parse_choice, parse_datetime, parse_float, text
 from geodata.importers.common import Progress, extra_json, no_progress, read_ledger, run_atomic
 from geodata.readers import FileError
 from geodata.report import ImportReport
@@ -81,19 +81,9 @@ def screening_import(
 
 def _check(n: int, record: dict, extent, report: ImportReport) -> tuple:
     """One row's cells (row N, column C: message); codes are checked against the stage."""
-    def fail(column: str, message: str) -> None:
-        report.error(f"row {n}, column {column}", "bad_value", message)
-
-    def cell(column, parse, *args):
-        try:
-            return parse(record[column], *args)
-        except CellError as exc:
-            fail(column, str(exc))
-            return None
-
-    for column in REQUIRED:
-        if not text(record[column]):
-            fail(column, f"{column} is required")
+    row = RowCells(n, record, report)
+    fail, cell = row.fail, row.cell
+    row.require(REQUIRED)
     visited_at = cell("visited_at", parse_datetime)
     if visited_at and not HAS_TIME.fullmatch(text(record["visited_at"])):
         fail("visited_at", f"{text(record['visited_at'])!r} has no time (YYYY-MM-DD HH:MM)")
