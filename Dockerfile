@@ -5,7 +5,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin gettex
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml ./
+COPY config config
 COPY gridmap gridmap
+COPY cases cases
 COPY geodata geodata
 COPY static static
 COPY locale locale

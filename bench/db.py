@@ -59,7 +59,7 @@ def use_bench_database() -> str:
     url = source if urlsplit(source).path.endswith("_bench") else bench_url(source)
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmap.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.core.management import call_command
 

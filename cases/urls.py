@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views
+from cases import api, views
 
 app_name = "cases"
 urlpatterns = [
@@ -12,4 +12,12 @@ urlpatterns = [
     path("transfers/", views.transfer_list, name="transfers"),
     path("transfers/<int:pk>/letter.docx", views.transfer_letter, name="transfer-letter"),
     path("transfers/<int:pk>/<str:action>/", views.transfer_action, name="transfer-action"),
+]
+api_urlpatterns = [
+    path("patients/", api.PatientList.as_view(), name="patients"),
+    path("patients/points/", api.PatientPoints.as_view(), name="patient-points"),
+    path("patients/<int:pk>/", api.PatientDetail.as_view(), name="patient-detail"),
+    path("patients/<int:pk>/followups/", api.FollowUpList.as_view(), name="patient-followups"),
+    path("patients/<int:pk>/events/", api.PatientEvents.as_view(), name="patient-events"),
+    path("transfers/arrows/", api.TransferArrows.as_view(), name="transfer-arrows"),
 ]

@@ -40,14 +40,14 @@ start() {
   "$PY" manage.py seed_demo
   "$PY" manage.py collectstatic --noinput -v 0
   while ! port_free "$port"; do port=$((port + 1)); done
-  GRIDCARE_DEBUG=false nohup "$ROOT/.venv/bin/gunicorn" gridmap.wsgi:application \
+  GRIDCARE_DEBUG=false nohup "$ROOT/.venv/bin/gunicorn" config.wsgi:application \
     --bind "127.0.0.1:$port" --workers 2 --access-logfile "$RUN/web.access.log" \
     >"$RUN/web.log" 2>&1 &
   echo $! > "$RUN/web.pid"
   nohup "$PY" manage.py rqworker default --with-scheduler >"$RUN/worker.log" 2>&1 &
   echo $! > "$RUN/worker.pid"
   # RQ's cron: the nightly reclassification (gridmap/cron.py), enqueued for the worker.
-  nohup "$PY" manage.py rqcron gridmap.cron >"$RUN/cron.log" 2>&1 &
+  nohup "$PY" manage.py rqcron config.cron >"$RUN/cron.log" 2>&1 &
   echo $! > "$RUN/cron.pid"
   for _ in $(seq 100); do
     "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_cron_config_registers_the_nightly_classification(redis_queue):
     scheduler = CronScheduler(connection=redis_queue.connection)
-    scheduler.load_config_from_file("gridmap.cron")
+    scheduler.load_config_from_file("config.cron")
     jobs = {job.func_name: job for job in scheduler.get_jobs()}
     nightly = jobs["cases.jobs.patients_classify_job"]
     assert nightly.cron == "30 18 * * *" and nightly.queue_name == "default"

@@ -1,4 +1,4 @@
-"""Scheduled jobs, loaded by RQ's cron scheduler: `python manage.py rqcron gridmap.cron`
+"""Scheduled jobs, loaded by RQ's cron scheduler: `python manage.py rqcron config.cron`
 (`make demo` starts it beside the worker). Cron strings are in UTC."""
 
 from rq import cron
