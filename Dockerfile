@@ -9,6 +9,7 @@ COPY config config
 COPY gridmap gridmap
 COPY cases cases
 COPY geodata geodata
+COPY demo demo
 COPY static static
 COPY locale locale
 COPY manage.py ./

@@ -27,3 +27,4 @@ bench: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	.venv/bin/lint-imports --no-cache

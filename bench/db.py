@@ -17,11 +17,18 @@ GRID_TABLES = [
 ]
 
 
+CASE_APPS = ("patients", "transfers", "screening")
+
+
 def cases_tables() -> list[str]:
-    """Every table of the patient register (read from the models: the app is growing)."""
+    """Every table of the case apps and the access log (read from the models: they grow)."""
     from django.apps import apps
 
-    return [model._meta.db_table for model in apps.get_app_config("cases").get_models()]
+    from gridmap.models import AccessLog, CalendarDay
+
+    tables = [model._meta.db_table for label in CASE_APPS
+              for model in apps.get_app_config(label).get_models()]
+    return [*tables, AccessLog._meta.db_table, CalendarDay._meta.db_table]
 
 
 def bench_tables() -> list[str]:

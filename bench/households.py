@@ -8,7 +8,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 
 from bench.timing import HOUSEHOLD_PHASES, phases, timed
-from geodata import importers
+from config import importers
 from gridmap.models import LEVEL_FIELDS, GridUnit, Household
 
 NAIVE_SAMPLE = 2_000

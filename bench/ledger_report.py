@@ -111,5 +111,5 @@ def with_python(run: dict) -> dict[str, float]:
     statements = dict(run["statements"])
     sql = sum(s for k, s in statements.items() if k.startswith("classify:"))
     python = run["phases"].get("classify", 0) - sql
-    statements["classify: Python (fetch rows, cases.rules per patient)"] = python
+    statements["classify: Python (fetch rows, cases.patients.rules per patient)"] = python
     return statements

@@ -2,7 +2,7 @@
 
 What the register should hold is worked out here from the files alone (the
 latest risk assessment and reached follow-up, who shares a guardian or a
-household) and pushed through cases.rules, then compared with what the
+household) and pushed through cases.patients.rules, then compared with what the
 importers stored.
 """
 
@@ -15,8 +15,9 @@ from django.db import connection
 from django.db.models import Count
 
 from bench.ledger_data import AS_OF
-from cases import rules
-from cases.models import FollowUp, Guardian, Patient, RiskAssessment
+from cases.patients import rules
+from cases.patients.models import FollowUp, Guardian, Patient, RiskAssessment
+from cases.transfers import rules as move_rules
 from gridmap.models import Household
 
 RECOMPUTED_SAMPLE = 1_000
@@ -58,7 +59,8 @@ def expected_current(patients: pd.DataFrame, followups: pd.DataFrame) -> pd.Data
 
 def recomputed(patients: pd.DataFrame, followups: pd.DataFrame, current: pd.DataFrame,
                sample: list[str]) -> dict[str, tuple]:
-    """patient_no -> (key groups, next due, follow-ups this year, face-to-face due), by cases.rules."""
+    """patient_no -> (key groups, next due, follow-ups this year, face-to-face due), by
+    cases.patients.rules."""
     plan = rules.Schedule(**_settings_rules())
     active = patients[~patients["management_status"].isin(rules.INACTIVE_STATUSES)]
     by_guardian = active[active["guardian_id_number"] != ""].groupby("guardian_id_number").size()
@@ -199,7 +201,7 @@ def ledger_checks(patients: pd.DataFrame, followups: pd.DataFrame, manifest: dic
             f"{history.get('follow_up', 0):,}/{len(with_risk):,}"),
         "risk level and condition = the latest assessment and reached follow-up in the files": _share(
             int(same.sum()), n),
-        f"key groups, next due, yearly count, face-to-face due = cases.rules on the files "
+        f"key groups, next due, yearly count, face-to-face due = cases.patients.rules on the files "
         f"(sample of {len(sample):,})": _share(agree, len(sample)),
         "naive loop and set-based import agree on the sample's micro-grids": _share(
             sum(_unit(stored.at[no, "micro"]) == unit for no, unit in naive_placed.items()),
@@ -209,7 +211,7 @@ def ledger_checks(patients: pd.DataFrame, followups: pd.DataFrame, manifest: dic
 
 
 def transfers_opened() -> int:
-    from cases.models import Transfer
+    from cases.transfers.models import Transfer
 
     return Transfer.objects.count()
 
@@ -217,7 +219,7 @@ def transfers_opened() -> int:
 def key_group_counts() -> dict[str, int]:
     rows = _fetch("SELECT g, count(*) FROM cases_patient, unnest(key_groups) g GROUP BY g")
     found = dict(rows)
-    return {group: found.get(group, 0) for group in rules.KEY_GROUPS}
+    return {group: found.get(group, 0) for group in rules.KeyGroup.values}
 
 
 LEVELS = ["county_id", "township_id", "village_id", "grid_id", "micro_grid_id"]
@@ -230,27 +232,27 @@ def placement_and_state() -> dict[str, tuple]:
 
 
 def last_transfer() -> int:
-    from cases.models import Transfer
+    from cases.transfers.models import Transfer
 
     return Transfer.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def moved_outcome(moved: pd.DataFrame, before: dict[str, tuple], since: int, report) -> tuple[dict, dict]:
-    """After the ledger with moved residences: the moves expected (cases.rules.move_kind from the
+    """After the ledger with moved residences: the moves expected (cases.transfers.rules.move_kind from the
     stored placements and the new households'), the transfers this import opened (ids above
     `since`), who was re-homed, and
     whose risk or condition the ledger rewrote. Returns (figures, checks)."""
-    from cases.models import Transfer
+    from cases.transfers.models import Transfer
 
     after = placement_and_state()
     households = {row[0]: row[1:] for row in Household.objects.filter(
         code__in=list(moved["household_code"])).values_list("code", *LEVELS)}
-    expected = {no: rules.move_kind(before[no][0], households[code])
+    expected = {no: move_rules.move_kind(before[no][0], households[code])
                 for no, code in zip(moved["patient_no"], moved["household_code"], strict=True)}
     expected = {no: kind for no, kind in expected.items() if kind}
     opened = dict(Transfer.objects.filter(source="import", id__gt=since)
                   .values_list("patient__patient_no", "kind"))
-    handoff = {no for no, kind in expected.items() if kind in rules.HANDOFF_KINDS}
+    handoff = {no for no, kind in expected.items() if kind in move_rules.HANDOFF_KINDS}
     right_place = sum(after[no][0] == (households[code] if no in handoff else before[no][0])
                       for no, code in zip(moved["patient_no"], moved["household_code"], strict=True)
                       if no in expected)

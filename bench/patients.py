@@ -30,9 +30,9 @@ from bench.patient_checks import (
     placement_and_state,
 )
 from bench.timing import ledger_statements, timed
-from cases import rules
-from cases.models import FollowUp, Guardian, Patient, RiskAssessment
-from geodata import importers
+from cases.patients import rules
+from cases.patients.models import FollowUp, Guardian, Patient, RiskAssessment
+from config import importers
 from gridmap.models import LEVEL_FIELDS, GridUnit, Household
 
 NAIVE_PATIENTS = 500

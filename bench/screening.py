@@ -24,9 +24,10 @@ from bench.db import truncate, vacuum_analyze
 from bench.screening_checks import screening_checks
 from bench.screening_data import LEVEL_COLUMNS, ScreeningData, generate_screening, write_files
 from bench.timing import screening_statements, timed
-from cases import coverage
-from cases.models import Campaign, CoverageCount, Visit
-from geodata import importers
+from cases.screening import selectors
+from cases.screening import services as coverage
+from cases.screening.models import Campaign, CoverageCount, Visit
+from config import importers
 from gridmap.models import LEVEL_FIELDS, GridUnit, Household
 
 SCREENING_TABLES = ["cases_suspectedcase", "cases_coveragecount", "cases_visit", "cases_campaign"]
@@ -154,15 +155,15 @@ def bench_user():
 def reads(campaign: Campaign, counties: list[Campaign], township: GridUnit) -> dict:
     """Reading stored coverage: every level of one campaign, the API view, one township by
     grid, the province rollup (level 1 of every county campaign)."""
-    from cases.screening_api import CampaignCoverage
+    from cases.screening.api import CampaignCoverage
 
     user = bench_user()
     out = {"levels": {}, "api": {}}
     for level in range(campaign.scope.level, 6):
-        first, best, rows = _best(coverage.coverage_at_level, campaign, level)
+        first, best, rows = _best(selectors.coverage_at_level, campaign, level)
         out["levels"][level] = (first, best, len(rows))
         out["api"][level] = call_view(CampaignCoverage, user, campaign.code, {"level": level})[:3]
-    first, best, rows = _best(lambda: [coverage.coverage_at_level(c, 1) for c in counties])
+    first, best, rows = _best(lambda: [selectors.coverage_at_level(c, 1) for c in counties])
     out["rollup"] = (first, best, sum(len(r) for r in rows))
     first, best, rows = _best(lambda: list(
         CoverageCount.objects.filter(campaign=campaign, level=4, unit__township_id=township.pk)
@@ -175,14 +176,14 @@ def reads(campaign: Campaign, counties: list[Campaign], township: GridUnit) -> d
 
 def hexagons(campaign: Campaign, size: int = 250) -> dict:
     """HEX_SQL for the unvisited households of one county campaign (scope = the county)."""
-    from cases.screening_api import CONDITIONS, HEX_SQL, CampaignHexagons
+    from cases.screening.api import CampaignHexagons
+    from cases.screening.selectors import hexagon_query
 
-    scope = campaign.scope
-    sql = HEX_SQL.format(scope_column=f"{LEVEL_FIELDS[scope.level]}_id", condition=CONDITIONS["unvisited"])
+    sql, params = hexagon_query(campaign, kind="unvisited", size=size)
 
     def run():
         with connection.cursor() as cursor:
-            cursor.execute(sql, {"scope": scope.pk, "campaign": campaign.pk, "size": size})
+            cursor.execute(sql, params)
             return cursor.fetchall()
 
     first, best, rows = _best(run)

@@ -100,7 +100,7 @@ def _campaign_visits(rng, c: int, campaign, households: pd.DataFrame) -> tuple[l
     extra_kind = np.where(extra_screened, np.select([draw < 0.6, draw < 0.85], [REPEAT, NOBODY], LATE),
                           np.where(draw < 0.6, NOBODY, LATE))
     # Not the unplaced households (no county): visits_derive's scope test is NULL for them and
-    # the UPDATE fails on screened NOT NULL (a bug in cases/coverage.py, see results.md).
+    # the UPDATE fails on screened NOT NULL (a bug in cases/screening/services.py, see results.md).
     outsiders = np.flatnonzero((households[column].to_numpy() != campaign.scope_id)
                                & (households["county_id"].to_numpy() != 0))
     foreign = rng.choice(outsiders, min(len(outsiders), max(1, int(len(inside) * FOREIGN_SHARE))),

@@ -10,7 +10,7 @@ importers costs detail, not the benchmark.
 
 The ledger and follow-up imports are split statement by statement through
 `connection.execute_wrapper` (StatementTimer, labels in LEDGER_SQL), which also
-sees the SQL that cases.services and cases.transfers run on their own cursors.
+sees the SQL that cases.patients.services and cases.transfers.services run on their own cursors.
 """
 
 import importlib
@@ -79,7 +79,7 @@ def household_sql_label(sql: str, *args, **kwargs) -> str:
     return "other SQL"
 
 
-HOUSEHOLDS = "geodata.importers.households"
+HOUSEHOLDS = "gridmap.importers.households"
 HOUSEHOLD_PHASES = [
     (HOUSEHOLDS, "copy_csv", "stage: COPY"),
     (HOUSEHOLDS, "copy_rows", "stage: COPY"),
@@ -87,7 +87,7 @@ HOUSEHOLD_PHASES = [
     (HOUSEHOLDS, "fetch", household_sql_label),
 ]
 
-UNITS = "geodata.importers.grid_units"
+UNITS = "gridmap.importers.grid_units"
 UNIT_PHASES = [
     (UNITS, "read_vector", "read file (pyogrio)"),
     (UNITS, "_grid_rows", "validate features, EWKB hex"),
@@ -141,11 +141,11 @@ def ledger_sql_label(sql: str) -> str:
     return "other SQL (temp tables, DDL)"
 
 
-PATIENTS, FOLLOWUPS = "geodata.importers.patients", "geodata.importers.followups"
+PATIENTS, FOLLOWUPS = "cases.patients.importers.ledger", "cases.patients.importers.followups"
 LEDGER_COPIES = [
     (PATIENTS, "copy_rows", "stage: COPY"),
     (FOLLOWUPS, "copy_rows", "write: COPY into stage"),
-    ("cases.services", "copy_rows", "classify: COPY results"),
+    ("cases.patients.services", "copy_rows", "classify: COPY results"),
 ]
 
 
@@ -225,8 +225,7 @@ def screening_statements(explain: str | None = None):
     from django.db import connection
 
     statements = StatementTimer(screening_sql_label, explain)
-    copies = [("geodata.importers.screening", "copy_rows", "stage: COPY"),
-              ("geodata.importers.campaigns", "copy_rows", "stage: COPY")]
+    copies = [("cases.screening.importers", "copy_rows", "stage: COPY")]
     with phases(copies) as copied, connection.execute_wrapper(statements):
         yield statements
     for name, seconds in copied.seconds.items():

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bench.timing import UNIT_PHASES, phases, timed
-from geodata import importers
+from config import importers
 from gridmap.models import GridUnit
 
 

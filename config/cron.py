@@ -3,9 +3,10 @@
 
 from rq import cron
 
-from cases.jobs import patients_classify_job, transfers_sweep_job
+from cases.patients.jobs import patients_classify_job
+from cases.transfers.jobs import transfers_sweep_job
 
-NIGHTLY_CLASSIFY_UTC = "30 18 * * *"  # 02:30 Asia/Shanghai, after the day's imports
+NIGHTLY_CLASSIFY_UTC = "30 18 * * *"  # 02:30 local time (Asia/Shanghai), after the day's imports
 SWEEP_EVERY_SECONDS = 300  # R24/R28 deadlines are hours long: five minutes late at most
 
 cron.register(patients_classify_job, queue_name="default", cron=NIGHTLY_CLASSIFY_UTC, job_timeout=3600)

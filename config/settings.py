@@ -44,8 +44,11 @@ INSTALLED_APPS = [
     "leaflet",
     "django_rq",
     "gridmap",
-    "geodata",
-    "cases",
+    "cases",  # the register's migration history (0001–0006), no models
+    "cases.patients",
+    "cases.transfers",
+    "cases.screening",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +114,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "Asia/Shanghai"  # shown; stored in UTC (USE_TZ)
+TIME_ZONE = "Asia/Shanghai"  # the one local zone: every rule date and time shown; stored in UTC
 USE_I18N = True
 USE_TZ = True
 
@@ -143,7 +146,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
 # --- Spatial ---------------------------------------------------------------------------
-# STYLE §5: one SRID stored, named once.
+# STYLE §5: one SRID stored (WGS84), named once; models, SQL and staging read it here.
 GRIDCARE_SRID = 4326
 
 # Base layer of the map pages: none by default so the map works on an
@@ -198,7 +201,7 @@ LOGGING = {
 AUTH_USER_MODEL = "gridmap.User"
 
 # The configurable numbers of the domain rules (domain-rules.md R6–R16),
-# passed to cases.rules.Schedule; defaults are the rules' own values.
+# passed to cases.patients.rules.Schedule; defaults are the rules' own values.
 GRIDCARE_RULES = {
     "stable_months": 3,  # R6: 稳定 → within 3 months
     "basic_days": 14,  # R6: 基本稳定 → within 14 days
@@ -209,6 +212,23 @@ GRIDCARE_RULES = {
     "floating_months": 6,  # R16
     "elderly_guardian_age": 65,  # R15
 }
+
+# The deadlines of R24, R27, R28 and R33 (gridmap.calendar.Deadlines); defaults are the
+# rules' own values: report 24 h, exchange 24 h, accept 5 working days, likely to leave
+# 24 h, other events 6 h, diagnosis 10 working days.
+GRIDCARE_DEADLINES = {
+    "report_hours": 24,
+    "exchange_hours": 24,
+    "accept_working_days": 5,
+    "likely_to_leave_hours": 24,
+    "event_hours": 6,
+    "diagnosis_working_days": 10,
+}
+
+# Which function imports each kind of file (the upload page, its RQ job and the import
+# commands): config.importers composes each app's importer with what the apps above it
+# add (moves for a patient ledger, coverage for households).
+GRIDCARE_IMPORTERS = "config.importers.IMPORTERS"
 
 # Screening (domain-rules R31, R32; configurable).
 GRIDCARE_SCREENING = {

@@ -8,13 +8,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from cases import screening_urls
-from cases import urls as case_urls
+from cases.patients import urls as patient_urls
+from cases.screening import urls as screening_urls
+from cases.transfers import urls as transfer_urls
 from gridmap import urls as grid_urls
 
 api_urlpatterns = [
     *grid_urls.api_urlpatterns,
-    *case_urls.api_urlpatterns,
+    *patient_urls.api_urlpatterns,
+    *transfer_urls.api_urlpatterns,
     *screening_urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
@@ -26,7 +28,8 @@ urlpatterns = [
 ]
 urlpatterns += i18n_patterns(
     path("", include(grid_urls)),
-    path("patients/", include(case_urls)),
+    path("patients/", include(patient_urls)),
+    path("patients/", include(transfer_urls)),
     path("screening/", include(screening_urls)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

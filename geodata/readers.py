@@ -58,6 +58,10 @@ class SourceCRS:
         return cls("epsg", int(match.group(1)))
 
 
+# Tables give WGS84 longitude and latitude unless told otherwise (formats.md §2, §3).
+SourceCRS.WGS84 = SourceCRS("epsg", 4326)
+
+
 def normalise_columns(frame: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
     """Rename known headers (English, Chinese, or Shapefile's 10-character
     truncations) to canonical names; leave others as they are."""
@@ -192,3 +196,17 @@ def extra_columns(frame: pd.DataFrame, known: set[str]) -> list[dict]:
 def blank(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
 
+
+
+def read_ledger(path: str | Path, columns: dict[str, str], required: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV/XLSX table with canonical column names (`columns`: canonical -> Chinese); every
+    known column present (blank when the file lacks it), unknown ones kept. FileError for a
+    missing required column, named in both languages."""
+    frame = normalise_columns(read_table(Path(path)), alias_table(columns))
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise FileError("missing column(s): " + ", ".join(f"{c} ({columns[c]})" for c in missing))
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame

@@ -1,9 +1,19 @@
-"""What an import found and did, in a form a command, a page and a job share."""
+"""What an import found and did, in a form a command, a page and a job share, and the
+atomic run that decides whether any of it is kept."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+
+from django.db import transaction
+
+# How an importer tells its caller how far it is: (share done 0..1, what it is doing).
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -75,3 +85,15 @@ class ImportReport:
 
 class ImportAborted(Exception):
     """Raised inside an import's transaction to roll everything back."""
+
+
+def run_atomic(report: ImportReport, *, dry_run: bool, body: Callable[[], None]) -> ImportReport:
+    """Run body in one transaction; roll everything back on errors or on a dry run."""
+    try:
+        with transaction.atomic():
+            body()
+            if report.errors or dry_run:
+                raise ImportAborted
+    except ImportAborted:
+        pass
+    return report

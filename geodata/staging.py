@@ -9,7 +9,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import shapely
+from django.conf import settings
 from django.db import connection
+
+
+def srid() -> int:
+    """The one SRID stored (settings.GRIDCARE_SRID), as an int: a column type in DDL such as
+    geometry(Point, 4326) cannot take a bound parameter, so it is written from this."""
+    return int(settings.GRIDCARE_SRID)
 
 
 def create_stage(name: str, columns_sql: str) -> None:
@@ -29,8 +36,8 @@ def copy_rows(name: str, columns: Sequence[str], rows: Iterable[Sequence]) -> No
 
 
 def ewkb_hex(geoms) -> list[str | None]:
-    """Hex EWKB with SRID 4326, which COPY accepts for a geometry column."""
-    with_srid = shapely.set_srid(geoms, 4326)
+    """Hex EWKB with the stored SRID, which COPY accepts for a geometry column."""
+    with_srid = shapely.set_srid(geoms, srid())
     return [
         None if g is None else h
         for g, h in zip(geoms, shapely.to_wkb(with_srid, hex=True, include_srid=True), strict=True)

@@ -1,7 +1,11 @@
-"""GeoDjango admin for the grid, with an upload page for every importer."""
+"""GeoDjango admin for the grid, with an upload page for every importer; the access
+log (read-only) and the working-day calendar's corrections. Patient records are
+deliberately not in the admin: every read of one must go through gridmap.access and be
+logged (R35)."""
 
 from pathlib import Path
 
+import django_rq
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -11,8 +15,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
-from gridmap.models import GridUnit, GridUnitShape, Household, ImportRun, StaffAssignment, User
+from gridmap import services
+from gridmap.jobs import import_run_enqueue
+from gridmap.models import (
+    AccessLog,
+    CalendarDay,
+    GridUnit,
+    GridUnitShape,
+    Household,
+    ImportRun,
+    StaffAssignment,
+    User,
+)
 
 
 class StaffAssignmentInline(admin.TabularInline):
@@ -49,8 +66,6 @@ class GridUnitAdmin(LeafletGeoAdmin):
     inlines = [ShapeInline]
 
     def save_model(self, request, obj, form, change):
-        from gridmap import services
-
         super().save_model(request, obj, form, change)
         services.grid_units_refresh_ancestry()
 
@@ -98,8 +113,6 @@ class ImportRunAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def upload_view(self, request):
-        from geodata.jobs import import_run_enqueue
-
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -133,18 +146,48 @@ class ImportRunAdmin(admin.ModelAdmin):
         run = get_object_or_404(ImportRun, pk=pk)
         progress, message = 0.0, ""
         if run.job_id and run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
-            import django_rq
-            from rq.job import Job
-
             try:
                 job = Job.fetch(run.job_id, connection=django_rq.get_connection("default"))
                 progress, message = job.meta.get("progress", 0.0), job.meta.get("message", "")
-            except Exception:  # the job expired from Redis; the run row still tells
+            except NoSuchJobError:  # the job expired from Redis; the run row still tells
                 pass
         elif run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
             progress = 1.0
         return JsonResponse({"status": run.status, "progress": progress, "message": message,
                              "report": run.report})
+
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "username", "action", "patient_count", "reason")
+    list_filter = ("action",)
+    search_fields = ("username", "reason")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AccessLog._meta.fields]
+
+    @admin.display(description=_("patients"))
+    def patient_count(self, entry: AccessLog) -> int:
+        return len(entry.patient_ids)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """R24, R33: holidays and make-up working days (调休) the built-in calendar lacks, e.g.
+    a new year's official schedule before the package knows it."""
+
+    list_display = ("day", "working", "note")
+    list_filter = ("working",)
+    date_hierarchy = "day"
 
 
 admin.site.site_header = _("Severe mental disorder grid management · administration")

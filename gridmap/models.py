@@ -1,7 +1,20 @@
-"""The five-level grid: units, households, staff and the imports that feed them."""
+"""The five-level grid: units, households, staff, the imports that feed them, and the
+records every subject shares: the access log (R35) and the working-day calendar (R24, R33).
 
+Everything placed on the grid (households here, patients and visits in the case apps)
+carries five ancestor columns, one per level, filled by the set-based placement of R0
+(gridmap.services); `PlacedQuerySet.under_any` reads them, and gridmap.access decides
+with it what each person may see.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -30,7 +43,40 @@ class User(AbstractUser):
         return self.full_name or self.username
 
 
-class GridUnitQuerySet(models.QuerySet):
+class PlacedQuerySet(models.QuerySet):
+    """Rows placed on the grid: by their own five ancestor columns, or through relations to
+    placed rows. `placed_by` names the relation paths whose columns place a row ("" is the
+    row's own columns); a model adds its paths by subclassing (R22: a patient's
+    registration unit)."""
+
+    placed_by: tuple[str, ...] = ("",)
+
+    def under_any(self, units: Iterable["GridUnit"], *, via: str | None = None) -> "PlacedQuerySet":
+        """Rows placed under any of the units (each unit's whole subtree), by every path of
+        `placed_by`, or by `via` alone. One indexed equality per level and path."""
+        return self.filter(self.placed_under(units, (via,) if via is not None else self.placed_by))
+
+    def under_or_above_any(self, units: Iterable["GridUnit"], *, via: str) -> "PlacedQuerySet":
+        """Rows whose unit (reached by `via`, e.g. "scope__") lies under one of the units or
+        above one of them: a campaign over a user's township and one over their village."""
+        units = list(units)
+        above = {unit.ancestor_id(level) for unit in units for level in range(1, unit.level)}
+        return self.filter(self.placed_under(units, (via,)) | Q(**{f"{via}id__in": sorted(above)}))
+
+    @staticmethod
+    def placed_under(units: Iterable["GridUnit"], paths: Iterable[str]) -> Q:
+        """The condition "placed under one of the units" over the given relation paths."""
+        by_level: dict[int, list[int]] = defaultdict(list)
+        for unit in units:
+            by_level[unit.level].append(unit.pk)
+        condition = Q(pk__in=[])
+        for path in paths:
+            for level, ids in sorted(by_level.items()):
+                condition |= Q(**{f"{path}{LEVEL_FIELDS[level]}_id__in": ids})
+        return condition
+
+
+class GridUnitQuerySet(PlacedQuerySet):
     def at_level(self, level: int) -> "GridUnitQuerySet":
         return self.filter(level=level)
 
@@ -70,7 +116,7 @@ class GridUnit(models.Model):
     micro_grid = models.ForeignKey(
         "self", models.PROTECT, null=True, blank=True, related_name="+"
     )
-    geom = models.MultiPolygonField(_("boundary"), srid=4326)
+    geom = models.MultiPolygonField(_("boundary"), srid=settings.GRIDCARE_SRID)
     households = models.PositiveIntegerField(_("households"), default=0)  # 户数
     population = models.PositiveIntegerField(_("population"), default=0)  # 人口数
     extra = models.JSONField(_("extra columns"), default=dict, blank=True)
@@ -105,7 +151,7 @@ class GridUnitShape(models.Model):
     """A boundary a unit had before a re-import changed it (geometry history)."""
 
     unit = models.ForeignKey(GridUnit, models.CASCADE, related_name="shapes")
-    geom = models.MultiPolygonField(srid=4326)
+    geom = models.MultiPolygonField(srid=settings.GRIDCARE_SRID)
     valid_until = models.DateTimeField(_("replaced at"))
     import_run = models.ForeignKey("ImportRun", models.SET_NULL, null=True, blank=True)
 
@@ -120,25 +166,38 @@ def _placement_fk() -> models.ForeignKey:
                              db_constraint=False)
 
 
-class Household(models.Model):
-    """A standard address (标准地址) with the units that contain it (R0)."""
+class Placed(models.Model):
+    """The units containing a point (R0), one column per level, derived and written only
+    by the set-based placement (gridmap.services). Why no database FK constraint: each
+    would cost a per-row trigger lookup at commit, a third of a 2-million-household
+    import as measured in bench/; the placement reads the ids from the unit table in the
+    same statement."""
 
-    code = models.CharField(_("address code"), max_length=64, unique=True)  # 地址编码
-    address = models.CharField(_("address"), max_length=300)  # 地址
-    residents = models.PositiveIntegerField(_("residents"), null=True, blank=True)  # 人口数
-    geom = models.PointField(_("location"), srid=4326)
-    # The units containing the point (R0), derived and written only by the
-    # set-based placement (gridmap.services). Why no database FK constraint:
-    # each would cost a per-row trigger lookup at commit, a third of a
-    # 2-million-household import as measured in bench/; the placement reads
-    # the ids from gridmap_gridunit in the same statement.
     county = _placement_fk()
     township = _placement_fk()
     village = _placement_fk()
     grid = _placement_fk()
     micro_grid = _placement_fk()
+
+    class Meta:
+        abstract = True
+
+    def placement(self) -> tuple[int | None, ...]:
+        """The five unit ids, county first (None where there is none)."""
+        return tuple(getattr(self, f"{name}_id") for name in LEVEL_FIELDS.values())
+
+
+class Household(Placed):
+    """A standard address (标准地址) with the units that contain it (R0)."""
+
+    code = models.CharField(_("address code"), max_length=64, unique=True)  # 地址编码
+    address = models.CharField(_("address"), max_length=300)  # 地址
+    residents = models.PositiveIntegerField(_("residents"), null=True, blank=True)  # 人口数
+    geom = models.PointField(_("location"), srid=settings.GRIDCARE_SRID)
     extra = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlacedQuerySet.as_manager()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "household")
@@ -217,3 +276,43 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.filename} ({self.get_status_display()})"
+
+
+class AccessLog(models.Model):
+    """R35: who read or exported which patients, when, and why. Written by gridmap.access."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("viewed a record")
+        LIST = "list", _("listed or searched")
+        EXPORT = "export", _("exported")
+        UPDATE = "update", _("changed a record")
+
+    user = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+    username = models.CharField(max_length=150)  # kept if the user is deleted
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    query = models.JSONField(default=dict, blank=True)  # filters, export kind, path
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        db_table = "cases_accesslog"  # created with the register (cases/migrations)
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "at"]), GinIndex(fields=["patient_ids"])]
+
+
+class CalendarDay(models.Model):
+    """An administrator's correction of the working-day calendar (R24, R33): a holiday or a
+    make-up working day (调休), e.g. for a year the built-in calendar does not know."""
+
+    day = models.DateField(_("date"), unique=True)
+    working = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        db_table = "cases_calendarday"  # created with the transfers (cases/migrations)
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["day"]

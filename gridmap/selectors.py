@@ -3,9 +3,11 @@ Django/DRF-gis is ~25x slower than PostGIS's own ST_AsGeoJSON (DESIGN)."""
 
 import json
 
+from django.conf import settings
 from django.db import connection
 
-from gridmap.models import GridUnit
+from gridmap.calendar import CalendarOverrides
+from gridmap.models import CalendarDay, GridUnit
 from gridmap.services import UNIT_TABLE
 
 
@@ -20,8 +22,8 @@ def grid_units_geojson(*, level: int, bbox: tuple[float, float, float, float] | 
     where = ["u.level = %s"]
     params: list = [tolerance, level]
     if bbox:
-        where.append("u.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
-        params.extend(bbox)
+        where.append("u.geom && ST_MakeEnvelope(%s, %s, %s, %s, %s)")
+        params.extend([*bbox, settings.GRIDCARE_SRID])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -77,3 +79,10 @@ def grid_units_extent() -> list[float] | None:
         )
         row = cursor.fetchone()
     return list(row) if row and row[0] is not None else None
+
+
+def calendar_overrides() -> CalendarOverrides:
+    """The administrator's holidays and make-up working days (CalendarDay), for R24 and R33."""
+    days = list(CalendarDay.objects.values_list("day", "working"))
+    return CalendarOverrides(holidays=[d for d, working in days if not working],
+                             workdays=[d for d, working in days if working])

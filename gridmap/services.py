@@ -1,4 +1,5 @@
-"""Writes to the grid that every importer and form shares.
+"""Placement on the grid (R0), which every importer and form shares, and the writes that
+keep the grid's derived columns right.
 
 Each statement is set-based: one UPDATE per level, never a loop of per-row
 queries (DESIGN "Principles"). Hand-written SQL says why the ORM was not enough.
@@ -6,10 +7,21 @@ queries (DESIGN "Principles"). Hand-written SQL says why the ORM was not enough.
 
 from django.db import connection, transaction
 
-from gridmap.models import LEVEL_FIELDS
+from gridmap.models import LEVEL_FIELDS, GridUnit, Household
 
-UNIT_TABLE = "gridmap_gridunit"
-HOUSEHOLD_TABLE = "gridmap_household"
+UNIT_TABLE = GridUnit._meta.db_table
+HOUSEHOLD_TABLE = Household._meta.db_table
+
+
+def unit_chain(unit: GridUnit | None) -> tuple[int | None, ...]:
+    """The five placement ids (county … micro-grid) of a unit and its ancestors."""
+    return tuple(unit.ancestor_id(level) if unit else None for level in LEVEL_FIELDS)
+
+
+def point_placement(point) -> tuple[int | None, ...]:
+    """R0 for one point: the chain of the deepest unit covering it, the lowest code on a
+    shared edge; all None for a point in no unit."""
+    return unit_chain(GridUnit.objects.covering(point).order_by("-level", "code").first())
 
 
 def _ancestor_columns() -> list[str]:

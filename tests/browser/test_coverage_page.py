@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cases import coverage
-from cases.models import Campaign, Visit
-from geodata.importers import grid_units_import, households_import
+from cases.screening import services as coverage
+from cases.screening.models import Campaign, Visit
+from config.importers import grid_units_import, households_import
 from gridmap.models import GridUnit, Household, StaffAssignment
 from tests.conftest import SMALL_GRID, TOWNSHIP_1
 
@@ -57,7 +57,7 @@ def test_the_leader_sees_coverage_with_its_legend_and_drills_down(page, live_ser
 
 
 def test_a_field_worker_records_a_visit_and_closes_the_suspected_case(page, live_server, campaign):
-    from cases.models import SuspectedCase
+    from cases.screening.models import SuspectedCase
 
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "leader")

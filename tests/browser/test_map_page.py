@@ -2,7 +2,7 @@
 
 import pytest
 
-from geodata.importers import grid_units_import
+from config.importers import grid_units_import
 from tests.conftest import GRID_1, MICRO_1, SMALL_GRID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,11 +3,11 @@ and map, the follow-up form applying the rules at once, and scope by persona."""
 
 import pytest
 
-from cases.models import AccessLog, Patient
-from geodata.importers import grid_units_import, patients_import, staff_import
-from tests.cases.conftest import AS_OF, PATIENTS, STAFF
-from tests.cases.ledgers import write_table
-from tests.conftest import SMALL_GRID
+from cases.patients.models import Patient
+from config.importers import grid_units_import, patients_import, staff_import
+from gridmap.models import AccessLog
+from tests.conftest import AS_OF, PATIENTS, SMALL_GRID, STAFF
+from tests.ledgers import write_table
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -101,7 +101,7 @@ def test_an_event_is_reported_from_the_patient_page_and_flagged_late_R28(page, l
 
     from django.utils import timezone
 
-    from cases.models import EventReport
+    from cases.patients.models import EventReport
 
     login(page, live_server, "grid_a")
     p1 = Patient.objects.get(patient_no="P01")

@@ -3,10 +3,11 @@ taken by the right people, the arrow on the map (R24, R25)."""
 
 import pytest
 
-from cases.models import Patient, Transfer
-from geodata.importers import grid_units_import, patients_import, staff_import
-from tests.cases.ledgers import patient, write_table
-from tests.cases.test_moves import AS_OF, MOVE_GRID
+from cases.patients.models import Patient
+from cases.transfers.models import Transfer
+from config.importers import grid_units_import, patients_import, staff_import
+from tests.ledgers import patient, write_table
+from tests.transfers.test_moves import AS_OF, MOVE_GRID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 STAFF = [("g1", "网格员", "61072700100101"), ("t1_office", "乡镇综治办", "610727001"),
@@ -88,7 +89,7 @@ def test_the_patient_page_shows_the_transfer_history(page, live_server, moving):
 
 
 def test_a_new_residence_entered_on_the_patient_page_opens_a_move_R23(page, live_server, moving):
-    from tests.cases.test_moves import EDGES
+    from tests.transfers.test_moves import EDGES
 
     login(page, live_server, "t1_office")
     Transfer.objects.all().delete()

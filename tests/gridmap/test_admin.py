@@ -38,25 +38,25 @@ def test_saving_a_unit_in_the_admin_keeps_its_ancestry(admin_client, small_grid)
 
 
 def test_the_access_log_is_readable_but_not_editable_in_the_admin(admin_client, admin_user):
-    from cases.models import AccessLog
+    from gridmap.models import AccessLog
 
     entry = AccessLog.objects.create(user=admin_user, username="admin", action="view", patient_ids=[1, 2])
-    listing = admin_client.get("/admin/cases/accesslog/")
+    listing = admin_client.get("/admin/gridmap/accesslog/")
     assert listing.status_code == 200 and "admin" in listing.content.decode()
-    assert admin_client.get("/admin/cases/accesslog/add/").status_code == 403
-    assert admin_client.post(f"/admin/cases/accesslog/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_client.get("/admin/gridmap/accesslog/add/").status_code == 403
+    assert admin_client.post(f"/admin/gridmap/accesslog/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AccessLog.objects.filter(pk=entry.pk).exists()
 
 
 def test_a_campaign_entered_in_the_admin_gets_its_coverage(admin_client, small_grid, tmp_path):
-    from cases.models import Campaign, CoverageCount
+    from cases.screening.models import Campaign, CoverageCount
     from gridmap.models import GridUnit
-    from tests.geodata.helpers import run_import
-    from tests.geodata.test_households_import import households_csv
+    from tests.gridmap.test_households_import import households_csv
+    from tests.helpers import run_import
 
     run_import("function", "import_households", households_csv(tmp_path))
     township = GridUnit.objects.get(code="610727001")
-    response = admin_client.post("/admin/cases/campaign/add/", {
+    response = admin_client.post("/admin/screening/campaign/add/", {
         "code": "C9", "name": "专项排查", "kind": "special", "scope": township.pk,
         "starts_on": "2026-06-01", "ends_on": "2026-06-30", "target": "0.9"})
     assert response.status_code == 302, response.content[:500]

@@ -64,8 +64,8 @@ def test_the_upload_page_needs_an_administrator(client, django_user_model):
 def test_a_patient_ledger_upload_runs_the_patient_importer(
     admin_client, small_grid, tmp_path, run_worker, django_capture_on_commit_callbacks
 ):
-    from cases.models import Patient
-    from tests.cases.ledgers import patient, write_table
+    from cases.patients.models import Patient
+    from tests.ledgers import patient, write_table
 
     path = write_table(tmp_path / "ledger.xlsx", [patient("P01"), patient("P02")], chinese=True)
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,0 +1,143 @@
+"""Reads of the patient register. Which patients and which of their fields a person may
+see is decided by gridmap.access (R22, R35); every read of a record is logged there.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from cases.patients.models import TEAM_ROLES, Patient, TeamOverride
+from cases.patients.rules import KeyGroup
+from gridmap import access
+from gridmap.models import GridUnit, Role, StaffAssignment, User
+
+PATIENT = Patient._meta.db_table
+UNIT, STAFF = GridUnit._meta.db_table, StaffAssignment._meta.db_table
+
+
+def patients_visible_to(user: User) -> QuerySet[Patient]:
+    """R22/R35: the patients the user may see (gridmap.access decides)."""
+    return access.visible(user, Patient.objects.all())
+
+
+def patient_get_for_user(*, user: User, pk: int, reason: str = "", action: str = "view") -> Patient:
+    """One patient the user may see, logged (R35); Http404 for anyone else's."""
+    patient = patients_visible_to(user).select_related(
+        "guardian", "micro_grid", "grid", "village", "township", "county", "registration_unit"
+    ).filter(pk=pk).first()
+    if patient is None:
+        raise Http404("no such patient")
+    access.log(user=user, action=action, patient_ids=[patient.pk], reason=reason)
+    return patient
+
+
+@dataclass
+class Team:
+    """R20: the five people responsible for a patient, and the roles nobody fills."""
+
+    guardian: str = ""
+    members: dict[str, list[User]] = field(default_factory=dict)  # role -> people
+    overridden: set[str] = field(default_factory=set)
+
+    @property
+    def gaps(self) -> list[str]:
+        missing = [] if self.guardian else ["guardian"]
+        return missing + [role.value for role in TEAM_ROLES if not self.members.get(role.value)]
+
+
+# Why raw SQL: for every patient at once, the nearest unit up the tree naming
+# each role (R20) — DISTINCT ON over the patient's own unit chain ordered by
+# depth — which the ORM cannot express. The chain is the residence's; for a
+# residence outside the stored units, the registration unit's (R22).
+TEAM_SQL = f"""
+    SELECT DISTINCT ON (p.id, sa.role, sa.user_id) p.id, sa.role, sa.user_id, u.level
+    FROM {PATIENT} p
+    JOIN {UNIT} ru ON ru.id = coalesce(p.micro_grid_id, p.grid_id, p.village_id,
+                                       p.township_id, p.county_id, p.registration_unit_id)
+    JOIN {STAFF} sa
+      ON sa.unit_id IN (ru.county_id, ru.township_id, ru.village_id, ru.grid_id, ru.micro_grid_id)
+    JOIN {UNIT} u ON u.id = sa.unit_id
+    WHERE p.id = ANY(%s) AND sa.role = ANY(%s)
+    ORDER BY p.id, sa.role, sa.user_id, u.level DESC
+"""
+
+
+def teams_for(patients: list[Patient]) -> dict[int, Team]:
+    """R20 for many patients in two queries: unit staff (nearest level wins), then overrides."""
+    ids = [p.pk for p in patients]
+    roles = [r.value for r in TEAM_ROLES]
+    with connection.cursor() as cursor:
+        cursor.execute(TEAM_SQL, [ids, roles])
+        rows = cursor.fetchall()
+    nearest: dict[tuple[int, str], int] = {}
+    for pid, role, _user, level in rows:
+        nearest[(pid, role)] = max(level, nearest.get((pid, role), 0))
+    users = {u.pk: u for u in User.objects.filter(pk__in={r[2] for r in rows})}
+    teams = {p.pk: Team(guardian=p.guardian.name if p.guardian_id else "") for p in patients}
+    for pid, role, user_id, level in rows:
+        if level == nearest[(pid, role)]:
+            teams[pid].members.setdefault(role, []).append(users[user_id])
+    for override in TeamOverride.objects.filter(patient_id__in=ids).select_related("user"):
+        team = teams[override.patient_id]
+        team.members[override.role] = [override.user]
+        team.overridden.add(override.role)
+    return teams
+
+
+def care_group(village: GridUnit) -> dict[str, list[User]]:
+    """R21: a village's care group — its village committee, its grid workers, its village doctor."""
+    wanted = {Role.VILLAGE_COMMITTEE: Q(unit=village), Role.VILLAGE_DOCTOR: Q(unit=village),
+              Role.GRID_WORKER: Q(unit__village=village)}
+    group: dict[str, list[User]] = {}
+    for role, where in wanted.items():
+        people = User.objects.filter(
+            pk__in=StaffAssignment.objects.filter(where, role=role).values("user_id")
+        ).order_by("username")
+        group[role.value] = list(people)
+    return group
+
+
+# A list filter may not reveal a field the reader cannot see (R35).
+FILTER_NEEDS = {"key_group": access.RISK, "risk": access.RISK, "overdue": access.MEDICAL}
+
+
+def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
+    """The user's patients narrowed by the list filters (unit, key group, risk, overdue,
+    text). Callers check FILTER_NEEDS first: a filter may not reveal a hidden field."""
+    patients = patients_visible_to(user)
+    if filters.get("unit"):
+        unit = GridUnit.objects.filter(code=filters["unit"]).first()
+        if unit is None:
+            return patients.none()
+        patients = patients.living_or_registered_under([unit])
+    if filters.get("key_group"):
+        patients = patients.filter(key_groups__contains=[filters["key_group"]])
+    if filters.get("risk") is not None:
+        patients = patients.filter(risk_level=filters["risk"])
+    if filters.get("overdue") is not None:
+        overdue = Q(next_due__lt=as_of)
+        patients = patients.filter(overdue if filters["overdue"] else ~overdue | Q(next_due__isnull=True))
+    if filters.get("q"):
+        patients = patients.filter(Q(name__contains=filters["q"]) | Q(patient_no__startswith=filters["q"])
+                                   | Q(residence_address__contains=filters["q"]))
+    return patients
+
+
+def key_group_counts(patients: QuerySet[Patient]) -> dict[str, int]:
+    """How many of these patients are in each key group (R13–R19), one aggregate."""
+    counts = patients.aggregate(**{
+        key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values})
+    return counts
+
+
+def patient_map_data(patient: Patient) -> dict:
+    """What the patient page's small map draws: the residence point and its micro-grid."""
+    unit = patient.micro_grid or patient.grid or patient.village
+    return {
+        "point": [patient.geom.x, patient.geom.y] if patient.geom else None,
+        "unit": json.loads(unit.geom.geojson) if unit is not None else None,
+        "unitName": str(unit) if unit is not None else "",
+    }

@@ -1,0 +1,152 @@
+"""API representations of patients and follow-ups, trimmed to what the reader may see (R35)."""
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+from rest_framework import serializers
+
+from cases.patients import rules
+from cases.patients.models import EventReport, FollowUp, Patient
+from cases.patients.rules import Condition, Consent, KeyGroup, Status
+from geodata.extent import SWAPPED_HINT, outside_china
+from gridmap import access
+from gridmap.calendar import local_today
+
+# Which field group (gridmap.access) each output field belongs to.
+FIELD_GROUPS = {
+    access.IDENTITY: ["id", "patient_no", "name", "sex", "birth_date", "residence_address",
+                         "units", "outside", "registration_code", "status", "guardian", "team",
+                         "lon", "lat"],
+    access.ID_NUMBER: ["id_number"],
+    access.RISK: ["risk_level", "risk_assessed_on", "prior_incidents", "violent_tendency",
+                     "key_groups"],
+    access.MEDICAL: ["diagnosis", "condition", "consent", "next_due", "days_overdue",
+                        "followups_this_year", "face_to_face_due", "psychotic_symptoms",
+                        "admissions_past_year"],
+}
+
+
+def visible_fields(user) -> set[str]:
+    groups = access.field_groups(user)
+    return {name for group, names in FIELD_GROUPS.items() if group in groups for name in names}
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    units = serializers.SerializerMethodField()
+    guardian = serializers.SerializerMethodField()
+    team = serializers.SerializerMethodField()
+    days_overdue = serializers.SerializerMethodField()
+    lon = serializers.SerializerMethodField()
+    lat = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = sorted({n for names in FIELD_GROUPS.values() for n in names})
+
+    def get_units(self, p: Patient) -> dict:
+        return {level: getattr(p, level).code if getattr(p, f"{level}_id") else None
+                for level in ("county", "township", "village", "grid", "micro_grid")}
+
+    def get_guardian(self, p: Patient) -> dict | None:
+        if not p.guardian_id:
+            return None
+        return {"name": p.guardian.name, "phone": p.guardian.phone, "relation": p.guardian_relation}
+
+    def get_team(self, p: Patient) -> dict | None:
+        team = self.context.get("teams", {}).get(p.pk)
+        if team is None:
+            return None
+        return {"members": {role: [str(u) for u in people] for role, people in team.members.items()},
+                "gaps": team.gaps}
+
+    def get_days_overdue(self, p: Patient) -> int:
+        return rules.days_overdue(p.next_due, self.context.get("as_of") or local_today())
+
+    def get_lon(self, p: Patient) -> float | None:
+        return p.geom.x if p.geom else None
+
+    def get_lat(self, p: Patient) -> float | None:
+        return p.geom.y if p.geom else None
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        allowed = self.context["visible"]
+        return {k: v for k, v in data.items() if k in allowed}
+
+
+class PatientUpdateSerializer(serializers.Serializer):
+    """What the API and the patient form may change; each field needs its field group."""
+
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    residence_address = serializers.CharField(max_length=300, required=False)
+    resident_since = serializers.DateField(required=False, allow_null=True)
+    lon = serializers.FloatField(required=False)
+    lat = serializers.FloatField(required=False)
+    risk_level = serializers.IntegerField(min_value=0, max_value=5, required=False)  # R2
+    risk_assessed_on = serializers.DateField(required=False)
+    condition = serializers.ChoiceField(choices=Condition.choices, required=False)
+    consent = serializers.ChoiceField(choices=Consent.choices, required=False)
+
+    NEEDS = {"risk_level": access.RISK, "risk_assessed_on": access.RISK,
+             "condition": access.MEDICAL, "consent": access.MEDICAL}
+
+    def validate(self, attrs):
+        groups = self.context["groups"]
+        errors = {name: ["you may not change this field"] for name in attrs
+                  if self.NEEDS.get(name, access.IDENTITY) not in groups}
+        if ("lon" in attrs) != ("lat" in attrs):
+            errors["lat" if "lon" in attrs else "lon"] = ["give both lon and lat"]
+        elif "lon" in attrs and outside_china(attrs["lon"], attrs["lat"]):
+            errors["lon"] = [f"the point lies outside China: {SWAPPED_HINT}"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if "lon" in attrs:
+            attrs["point"] = Point(attrs.pop("lon"), attrs.pop("lat"), srid=settings.GRIDCARE_SRID)
+        return attrs
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    """A follow-up attempt (formats.md §4); condition blank when not reached."""
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "followed_at", "method", "reached", "condition", "risk_level", "medication"]
+        extra_kwargs = {"risk_level": {"min_value": 0, "max_value": 5}}
+
+    def validate(self, attrs):
+        if not attrs.get("reached") and attrs.get("condition"):
+            raise serializers.ValidationError(
+                {"condition": ["must be blank when the patient was not reached"]})
+        return attrs
+
+
+class PatientFilterSerializer(serializers.Serializer):
+    """Query parameters of the patient list; bad ones are a 400, not a 500."""
+
+    unit = serializers.CharField(required=False)
+    key_group = serializers.ChoiceField(choices=KeyGroup.choices, required=False)
+    risk = serializers.IntegerField(min_value=0, max_value=5, required=False)
+    # Not a BooleanField: DRF reads an absent boolean in a query string as False.
+    overdue = serializers.ChoiceField(choices=["true", "false"], required=False)
+    q = serializers.CharField(required=False, max_length=100)
+    reason = serializers.CharField(required=False, max_length=300)
+
+    def validate_overdue(self, value: str) -> bool:
+        return value == "true"
+
+
+class EventReportSerializer(serializers.ModelSerializer):
+    """R27/R28: a discovered event; `reported` false records it to report later."""
+
+    reported = serializers.BooleanField(default=True, write_only=True)
+    late = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = EventReport
+        fields = ["id", "kind", "discovered_at", "reported_at", "due_by", "note", "late", "reported"]
+        read_only_fields = ["reported_at", "due_by"]
+
+    def validate_discovered_at(self, value):
+        if value > timezone.now():
+            raise serializers.ValidationError("cannot be in the future")
+        return value

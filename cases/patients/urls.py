@@ -1,0 +1,22 @@
+"""The register's pages (mounted under /patients/) and API endpoints (under /api/).
+
+/api/patients/<pk>/ (GET, PATCH) is routed by cases.transfers.urls, which hands the view
+its move detection: a new lon/lat there is a move (R23)."""
+
+from django.urls import path
+
+from cases.patients import api, views
+
+app_name = "patients"
+urlpatterns = [
+    path("", views.patient_list, name="patients"),
+    path("<int:pk>/", views.patient_detail, name="patient"),
+    path("<int:pk>/events/", views.event_report, name="event-report"),
+    path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
+]
+api_urlpatterns = [
+    path("patients/", api.PatientList.as_view(), name="patients"),
+    path("patients/points/", api.PatientPoints.as_view(), name="patient-points"),
+    path("patients/<int:pk>/followups/", api.FollowUpList.as_view(), name="patient-followups"),
+    path("patients/<int:pk>/events/", api.PatientEvents.as_view(), name="patient-events"),
+]

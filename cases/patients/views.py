@@ -1,0 +1,126 @@
+"""Patient pages. Each view is a few lines around one selector or service; which
+patients and fields a person sees is decided by gridmap.access, where every read is
+logged (R35)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.patients import ledgers, rules, selectors, services
+from cases.patients.forms import EventReportForm, FollowUpForm, PatientFilterForm, ResidenceForm
+from cases.patients.rules import KeyGroup
+from gridmap import access
+from gridmap.calendar import local_today
+from gridmap.models import Role
+
+
+@login_required
+def patient_list(request):
+    groups = access.field_groups(request.user)
+    form = PatientFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    filters = {k: v for k, v in filters.items()
+               if v not in (None, "") and selectors.FILTER_NEEDS.get(k, access.IDENTITY) in groups}
+    as_of = local_today()
+    patients = selectors.patients_filtered(request.user, filters, as_of=as_of)
+    page = Paginator(patients.select_related("micro_grid", "village"), 50).get_page(request.GET.get("page"))
+    access.log(user=request.user, action="list", patient_ids=[p.pk for p in page],
+               query={k: str(v) for k, v in filters.items()})
+    counts = None
+    if access.RISK in groups:
+        totals = selectors.key_group_counts(selectors.patients_visible_to(request.user))
+        counts = [(key, label, totals[key]) for key, label in KeyGroup.choices]
+    rows = [(p, rules.days_overdue(p.next_due, as_of)) for p in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "patients/patient_list.html", {
+        "form": form, "page": page, "rows": rows, "counts": counts, "groups": groups,
+        "query": query.urlencode(), "key_group_labels": dict(KeyGroup.choices),
+        "ledger_kinds": _ledger_kinds(groups),
+    })
+
+
+def _ledger_kinds(groups) -> list[tuple[str, str]]:
+    kinds = [("key-groups", _("Key-group ledger"))]
+    if access.MEDICAL in groups:
+        kinds += [("lost", _("Lost-patient files")), ("followups-due", _("Follow-ups due"))]
+    return kinds
+
+
+@login_required
+def patient_detail(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk, reason=request.GET.get("reason", ""))
+    groups = access.field_groups(request.user)
+    form = FollowUpForm(request.POST or None) if access.MEDICAL in groups else None
+    if request.method == "POST":
+        if form is None:
+            raise Http404
+        if form.is_valid():
+            services.followup_record(user=request.user, patient=patient, **form.cleaned_data)
+            patient.refresh_from_db()
+            messages.success(request, _("Follow-up recorded. Next follow-up due: %(due)s") % {
+                "due": patient.next_due or "—"})
+            return redirect("patients:patient", pk=patient.pk)
+    team = selectors.teams_for([patient])[patient.pk]
+    return render(request, "patients/patient_detail.html", {
+        "patient": patient, "groups": groups, "team": team, "form": form,
+        "days_overdue": rules.days_overdue(patient.next_due, local_today()),
+        "followups": patient.followups.all()[:50] if access.MEDICAL in groups else None,
+        "assessments": patient.risk_assessments.all()[:20] if access.RISK in groups else None,
+        "tasks": patient.tasks.filter(closed_on__isnull=True) if access.MEDICAL in groups else None,
+        "key_group_labels": dict(KeyGroup.choices),
+        "map_data": selectors.patient_map_data(patient),
+        "care_group": _care_group(patient),
+        # The patient's moves (cases.transfers), through their relation to the patient.
+        "transfers": patient.transfers.select_related("from_unit", "to_unit"),
+        "events": patient.event_reports.all()[:20],
+        "event_form": EventReportForm(),
+        "residence_form": ResidenceForm(),
+    })
+
+
+@login_required
+def event_report(request, pk: int):
+    """R27/R28: report an event about a patient from the patient page."""
+    if request.method != "POST":
+        raise Http404
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update")
+    form = EventReportForm(request.POST)
+    if form.is_valid():
+        event = services.event_report_record(user=request.user, patient=patient, **form.cleaned_data)
+        if event.late:
+            messages.warning(request, _("Reported late: it was due by %(due)s.") % {
+                "due": timezone.localtime(event.due_by).strftime("%Y-%m-%d %H:%M")})
+        else:
+            messages.success(request, _("Event reported."))
+    else:
+        messages.error(request, "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()))
+    return redirect("patients:patient", pk=patient.pk)
+
+
+def _care_group(patient) -> list[tuple[str, list]] | None:
+    """R21: the care group of the village responsible for the patient (R22 when outside)."""
+    village = patient.village or (patient.registration_unit.village
+                                  if patient.registration_unit_id and patient.registration_unit.village_id
+                                  else None)
+    if village is None:
+        return None
+    group = selectors.care_group(village)
+    return [(Role(role).label, people) for role, people in group.items()]
+
+
+@login_required
+def ledger_download(request, kind: str):
+    if kind not in dict(_ledger_kinds(access.field_groups(request.user))):
+        raise Http404
+    lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
+    as_of = local_today()
+    data = ledgers.ledger_export(kind, user=request.user, as_of=as_of, lang=lang, fmt="xlsx")
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{as_of.isoformat()}.xlsx"'
+    return response

@@ -1,0 +1,161 @@
+"""Parsing the cells of ledger files (formats.md §3–§7): each parser returns
+the value or raises CellError with a message for `row N, column C: message`."""
+
+import json
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from geodata.readers import blank
+
+YES = {"是", "y", "yes", "true", "1", "有"}
+NO = {"否", "n", "no", "false", "0", "无"}
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]00:00(?::00)?)?")
+_DATETIME = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+class CellError(ValueError):
+    pass
+
+
+def text(value) -> str:
+    return "" if blank(value) else str(value).strip()
+
+
+def as_int(value) -> int | None:
+    """An integer cell, whatever the file made of it ("3", 3, 3.0); None if not one."""
+    if blank(value):
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def to_json(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def extra_json(record: dict, known) -> str:
+    """formats.md: the columns an importer does not know, kept as JSON text (`extra`)."""
+    return to_json({str(k): text(v) for k, v in record.items() if k not in known and text(v)})
+
+
+def parse_date(value) -> date | None:
+    """YYYY-MM-DD (also / . or 年月日, and Excel's "YYYY-MM-DD 00:00:00"); blank is None."""
+    value = text(value)
+    if not value:
+        return None
+    match = _DATE.fullmatch(value)
+    if not match:
+        raise CellError(f"{value!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise CellError(f"{value!r} is not a real date") from None
+
+
+def parse_datetime(value) -> datetime | None:
+    """YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], naive (the caller applies Asia/Shanghai)."""
+    value = text(value)
+    if not value:
+        return None
+    match = _DATETIME.fullmatch(value)
+    if not match:
+        raise CellError(f"{value!r} is not a date or time (YYYY-MM-DD HH:MM)")
+    try:
+        return datetime(*(int(g or 0) for g in match.groups()))
+    except ValueError:
+        raise CellError(f"{value!r} is not a real date or time") from None
+
+
+def parse_bool(value) -> bool | None:
+    """是/否 (also yes/no, y/n, true/false, 1/0); blank is None."""
+    value = text(value).lower()
+    if not value:
+        return None
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    raise CellError(f"{value!r} is not 是 or 否")
+
+
+def parse_int(value, *, low: int | None = None, high: int | None = None) -> int | None:
+    """A whole number, optionally within [low, high]; blank is None."""
+    value = text(value)
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise CellError(f"{value!r} is not a whole number") from None
+    if not number.is_integer():
+        raise CellError(f"{value!r} is not a whole number")
+    number = int(number)
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise CellError(f"{number} is outside {low}..{high}")
+    return number
+
+
+def parse_float(value) -> float | None:
+    value = text(value)
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise CellError(f"{value!r} is not a number") from None
+
+
+def parse_choice(value, choices: dict[str, str], what: str) -> str | None:
+    """One of the accepted spellings (keys, compared case-insensitively) -> canonical value."""
+    value = text(value)
+    if not value:
+        return None
+    found = choices.get(value, choices.get(value.lower()))
+    if found is None:
+        raise CellError(f"unknown {what} {value!r}")
+    return found
+
+
+def parse_share(value) -> Decimal | None:
+    """A share 0..1 as 0.9 or 90% (four decimals, as stored); blank is None."""
+    value = text(value)
+    if not value:
+        return None
+    number = value.rstrip("%％").strip()
+    try:
+        share = Decimal(number)
+    except InvalidOperation:
+        raise CellError(f"{value!r} is not a share (0.9 or 90%)") from None
+    if number != value:
+        share /= 100
+    if not share.is_finite() or not 0 <= share <= 1:
+        raise CellError(f"{value!r} is outside 0..1 (write 0.9 or 90%)")
+    return share.quantize(Decimal("0.0001"))
+
+
+class RowCells:
+    """One table row being checked: every failure is reported as `row N, column C:
+    message` and none stops the others (formats.md: every bad row, every column)."""
+
+    def __init__(self, n: int, record: dict, report):
+        self.n, self.record, self.report = n, record, report
+
+    def fail(self, column: str, message: str, key: str = "bad_value") -> None:
+        self.report.error(f"row {self.n}, column {column}", key, message)
+
+    def cell(self, column: str, parse, *args, **kwargs):
+        """The parsed cell, or None after reporting why it could not be parsed."""
+        try:
+            return parse(self.record[column], *args, **kwargs)
+        except CellError as exc:
+            self.fail(column, str(exc))
+            return None
+
+    def require(self, columns) -> None:
+        for column in columns:
+            if not text(self.record[column]):
+                self.fail(column, f"{column} is required", "required")

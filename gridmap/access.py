@@ -1,0 +1,145 @@
+"""Who may see what, and the record of what they saw (R22, R35): the one place that decides.
+
+- A person's scope is every unit they serve, in whatever role (StaffAssignment); a
+  superuser's is everything. `scope_of(user)` reads it in one query.
+- A row placed on the grid is in scope when it lies under one of those units. Every model
+  placed on the grid has a queryset with `under_any(units)` (gridmap.models.PlacedQuerySet)
+  that knows how the model is placed: a household by its point, a visit by its household,
+  a patient also by the registration place (R22) and by an open transfer to the unit
+  (R24). `visible` applies it; aggregates over units above the person's own (a county's
+  campaign seen by a village) use `visible_or_above`.
+- What a person may do on a transfer follows the roles they hold on the unit or above it
+  (`acts_for`, R24–R26).
+- Which of a patient's fields they see follows their roles (`field_groups`, R35).
+- Every read of a patient record, every list or search and every export is written to
+  the access log (`log`).
+
+Pages, API views, exports, downloads and jobs all come through here; nothing else decides.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from gridmap.models import LEVEL_FIELDS, AccessLog, GridUnit, Role, StaffAssignment
+
+ANY_ROLE: tuple[str, ...] = tuple(Role.values)
+
+# Field detail by role (R35): a grid worker sees name, address and team but not the
+# diagnosis; police see risk and incidents; health staff and village doctors see medical
+# fields; offices see risk and identity.
+IDENTITY, ID_NUMBER, RISK, MEDICAL = "identity", "id_number", "risk", "medical"
+ALL_GROUPS = frozenset({IDENTITY, ID_NUMBER, RISK, MEDICAL})
+ROLE_FIELD_GROUPS: dict[str, frozenset[str]] = {
+    Role.COUNTY_OFFICE: ALL_GROUPS,
+    Role.TOWNSHIP_OFFICE: frozenset({IDENTITY, ID_NUMBER, RISK}),
+    Role.HEALTH_STAFF: ALL_GROUPS,
+    Role.POLICE: frozenset({IDENTITY, ID_NUMBER, RISK}),
+    Role.VILLAGE_COMMITTEE: frozenset({IDENTITY, RISK}),
+    Role.LIAISON_LEADER: frozenset({IDENTITY, RISK}),
+    Role.VILLAGE_DOCTOR: frozenset({IDENTITY, RISK, MEDICAL}),
+    Role.GRID_WORKER: frozenset({IDENTITY}),
+    Role.MICRO_GRID_LEADER: frozenset({IDENTITY}),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The units a person serves (all of them) and the roles they hold on each."""
+
+    everything: bool = False
+    units: tuple[GridUnit, ...] = ()
+    roles: Mapping[int, frozenset[str]] = field(default_factory=dict)  # unit id -> roles
+
+    def visible(self, queryset: QuerySet, *, via: str | None = None) -> QuerySet:
+        """The rows of a placed model's queryset that lie under the person's units."""
+        return queryset if self.everything else queryset.under_any(self.units, via=via)
+
+    def visible_or_above(self, queryset: QuerySet, *, via: str) -> QuerySet:
+        """Rows about a unit under the person's units or above them (campaigns, coverage)."""
+        return queryset if self.everything else queryset.under_or_above_any(self.units, via=via)
+
+    def placement_sql(self, alias: str) -> tuple[str, dict]:
+        """The same decision for a hand-written statement: a predicate over the placement
+        columns of the table aliased `alias` (an identifier from code), and its named
+        parameters. TRUE for everything, FALSE for no units."""
+        if self.everything:
+            return "TRUE", {}
+        by_level: dict[int, list[int]] = {}
+        for unit in self.units:
+            by_level.setdefault(unit.level, []).append(unit.pk)
+        if not by_level:
+            return "FALSE", {}
+        terms = [f"{alias}.{LEVEL_FIELDS[level]}_id = ANY(%(scope_{level})s)" for level in sorted(by_level)]
+        return "(" + " OR ".join(terms) + ")", {f"scope_{level}": ids for level, ids in by_level.items()}
+
+    def holds(self, row) -> bool:
+        """Whether a row with its own placement columns (a unit, a household) lies under one
+        of the person's units, without a query."""
+        return self.everything or any(
+            getattr(row, f"{LEVEL_FIELDS[unit.level]}_id") == unit.pk for unit in self.units)
+
+    def acts_for(self, unit: GridUnit | None, roles: Iterable[str] = ANY_ROLE) -> bool:
+        """Whether the person holds one of the roles on the unit or on a unit above it."""
+        if self.everything:
+            return True
+        if unit is None:
+            return False
+        wanted = set(roles)
+        return any(self.roles.get(unit.ancestor_id(level), frozenset()) & wanted
+                   for level in LEVEL_FIELDS if level <= unit.level)
+
+    @property
+    def field_groups(self) -> frozenset[str]:
+        """Which field groups (IDENTITY, ID_NUMBER, RISK, MEDICAL) the person may see."""
+        if self.everything:
+            return ALL_GROUPS
+        groups: frozenset[str] = frozenset()
+        for held in self.roles.values():
+            for role in held:
+                groups |= ROLE_FIELD_GROUPS.get(role, frozenset())
+        return groups
+
+
+def scope_of(user) -> Scope:
+    """The person's scope, in one query; nothing for an anonymous visitor."""
+    if not user.is_authenticated:
+        return Scope()
+    if user.is_superuser:
+        return Scope(everything=True)
+    # The boundaries are not needed to decide scope; a county's polygon is large.
+    assignments = (StaffAssignment.objects.filter(user=user).select_related("unit")
+                   .defer("unit__geom", "unit__extra").order_by("unit__level", "unit__code"))
+    units: dict[int, GridUnit] = {}
+    roles: dict[int, set[str]] = {}
+    for assignment in assignments:
+        units.setdefault(assignment.unit_id, assignment.unit)
+        roles.setdefault(assignment.unit_id, set()).add(assignment.role)
+    return Scope(units=tuple(units.values()), roles={k: frozenset(v) for k, v in roles.items()})
+
+
+def visible(user, queryset: QuerySet, *, via: str | None = None) -> QuerySet:
+    """The rows of a placed model's queryset the user may see (R22, R35)."""
+    return scope_of(user).visible(queryset, via=via)
+
+
+def acts_for(user, unit: GridUnit | int | None, roles: Iterable[str] = ANY_ROLE) -> bool:
+    """Whether the user holds one of the roles on the unit (or its id) or above it."""
+    if unit is not None and not isinstance(unit, GridUnit):
+        unit = GridUnit.objects.defer("geom", "extra").get(pk=unit)
+    return scope_of(user).acts_for(unit, roles)
+
+
+def field_groups(user) -> frozenset[str]:
+    """Which field groups of a patient the user may see (R35)."""
+    return scope_of(user).field_groups
+
+
+def log(*, user, action: str, patient_ids: Iterable[int] = (), query: dict | None = None,
+        reason: str = "") -> AccessLog:
+    """R35: write who read, searched or exported which patients, when and why."""
+    return AccessLog.objects.create(
+        user=user if user.is_authenticated else None, username=user.get_username(), action=action,
+        patient_ids=list(patient_ids), query=query or {}, reason=reason[:300],
+    )
