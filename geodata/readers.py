@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geodata import crs as chinese_crs
+from geodata.staging import srid
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".zip", ".shp", ".kml", ".fgb"}
 TABLE_SUFFIXES = {".csv", ".xlsx"}
@@ -31,7 +32,7 @@ class FileError(Exception):
 
 @dataclass(frozen=True)
 class SourceCRS:
-    """How to bring a file's coordinates to WGS84 (EPSG:4326).
+    """How to bring a file's coordinates to WGS84 (EPSG:4326, the stored system).
 
     kind is "declared" (use the CRS the file declares), "epsg" (treat the
     coordinates as that EPSG code) or one of the Chinese basemap systems
@@ -58,7 +59,7 @@ class SourceCRS:
         return cls("epsg", int(match.group(1)))
 
 
-# Tables give WGS84 longitude and latitude unless told otherwise (formats.md §2, §3).
+# Tables give WGS84 longitude and latitude unless told otherwise (formats.md §2, §3, §5).
 SourceCRS.WGS84 = SourceCRS("epsg", 4326)
 
 
@@ -105,7 +106,7 @@ def read_vector(path: Path) -> tuple[gpd.GeoDataFrame, CRS | None]:
         raise FileError(f"cannot read {path.name}: {exc}") from exc
     declared = frame.crs
     if path.suffix.lower() == ".kml":
-        declared = CRS.from_epsg(4326)  # KML is WGS84 by definition
+        declared = WGS84  # KML is WGS84 by definition
     return frame, declared
 
 
@@ -136,23 +137,38 @@ def read_table(path: Path) -> pd.DataFrame:
     return frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
 
 
-def to_wgs84(geoms: np.ndarray, declared: CRS | None, source: SourceCRS) -> np.ndarray:
-    """Bring geometries to EPSG:4326 as the source CRS says (STYLE §5)."""
-    if source.kind in chinese_crs.CHINESE_BASEMAP_CRS:
-        # The offset varies along an edge: a straight GCJ-02 edge is a curve in
-        # WGS84 (28 m off on a 20 km edge). Densify first so each edge follows it.
-        dense = shapely.segmentize(np.asarray(geoms, dtype=object), BASEMAP_SEGMENT_DEGREES)
-        return chinese_crs.transform_geometries(dense, source.kind)
+WGS84 = CRS.from_epsg(4326)  # what KML, the GCJ-02/BD-09 inverses and lon/lat tables give
+CGCS2000 = CRS.from_epsg(4490)  # coincides with WGS84 to centimetres: taken as WGS84
+
+
+def stored_crs() -> CRS:
+    """The one coordinate system stored (settings.GRIDCARE_SRID, WGS84)."""
+    return CRS.from_epsg(srid())
+
+
+def _source_crs(declared: CRS | None, source: SourceCRS) -> CRS:
+    """The CRS a file's coordinates are in: the one given, else the one it declares."""
     crs = CRS.from_epsg(source.epsg) if source.kind == "epsg" else declared
     if crs is None:
         raise FileError(
             "the file declares no coordinate system: pass --source-crs "
             "(gcj02, bd09 or EPSG:<code>)"
         )
-    if crs.equals(CRS.from_epsg(4326)) or crs.equals(CRS.from_epsg(4490)):
-        # CGCS2000 coincides with WGS84 to centimetres: accepted as declared.
+    return WGS84 if crs.equals(CGCS2000) else crs
+
+
+def to_wgs84(geoms: np.ndarray, declared: CRS | None, source: SourceCRS) -> np.ndarray:
+    """Bring geometries to the stored CRS (WGS84) as the source CRS says (STYLE §5)."""
+    if source.kind in chinese_crs.CHINESE_BASEMAP_CRS:
+        # The offset varies along an edge: a straight GCJ-02 edge is a curve in
+        # WGS84 (28 m off on a 20 km edge). Densify first so each edge follows it.
+        dense = shapely.segmentize(np.asarray(geoms, dtype=object), BASEMAP_SEGMENT_DEGREES)
+        geoms, crs = chinese_crs.transform_geometries(dense, source.kind), WGS84
+    else:
+        crs = _source_crs(declared, source)
+    if crs.equals(stored_crs()):
         return geoms
-    series = gpd.GeoSeries(geoms, crs=crs).to_crs(4326)
+    series = gpd.GeoSeries(geoms, crs=crs).to_crs(stored_crs())
     return series.values.to_numpy() if hasattr(series.values, "to_numpy") else np.asarray(
         series.values
     )
@@ -160,24 +176,16 @@ def to_wgs84(geoms: np.ndarray, declared: CRS | None, source: SourceCRS) -> np.n
 
 def lonlat_to_wgs84(lon: np.ndarray, lat: np.ndarray, declared: CRS | None,
                     source: SourceCRS) -> tuple[np.ndarray, np.ndarray]:
-    """Point coordinates to WGS84, vectorised; NaN stays NaN."""
+    """Point coordinates to the stored CRS (WGS84), vectorised; NaN stays NaN."""
     if source.kind in chinese_crs.CHINESE_BASEMAP_CRS:
         convert = {"gcj02": chinese_crs.gcj02_to_wgs84, "bd09": chinese_crs.bd09_to_wgs84}
-        out_lon, out_lat = convert[source.kind](lon, lat)
-        return np.asarray(out_lon, dtype=float), np.asarray(out_lat, dtype=float)
-    crs = CRS.from_epsg(source.epsg) if source.kind == "epsg" else declared
-    if crs is None:
-        raise FileError(
-            "the file declares no coordinate system: pass --source-crs "
-            "(gcj02, bd09 or EPSG:<code>)"
-        )
-    if crs.equals(CRS.from_epsg(4326)) or crs.equals(CRS.from_epsg(4490)):
-        return lon, lat
-    from pyproj import Transformer
-
-    transformer = Transformer.from_crs(crs, 4326, always_xy=True)
-    out_lon, out_lat = transformer.transform(lon, lat)
-    return np.asarray(out_lon, dtype=float), np.asarray(out_lat, dtype=float)
+        lon, lat = convert[source.kind](lon, lat)
+        crs = WGS84
+    else:
+        crs = _source_crs(declared, source)
+    if not crs.equals(stored_crs()):
+        lon, lat = Transformer.from_crs(crs, stored_crs(), always_xy=True).transform(lon, lat)
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
 def extra_columns(frame: pd.DataFrame, known: set[str]) -> list[dict]:

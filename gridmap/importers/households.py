@@ -99,7 +99,7 @@ def _read(path: Path, source: SourceCRS) -> tuple[pd.DataFrame, np.ndarray, np.n
         lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(dtype=float)
         declared = None
         if source.kind == "declared":
-            source = SourceCRS("epsg", 4326)  # formats.md §2: CSV is WGS84 unless told
+            source = SourceCRS.WGS84  # formats.md §2: CSV is WGS84 unless told
         frame = frame.drop(columns=["lon", "lat"])
     else:
         frame, declared = read_vector(path)
