@@ -63,7 +63,7 @@ def move_kind(old: Sequence[int | None], new: Sequence[int | None]) -> str | Non
 
 
 def deepest(placement: Sequence[int | None]) -> int | None:
-    """The deepest unit of a placement (micro-grid first), or None."""
+    """R23: the deepest unit of a placement (micro-grid first), or None."""
     return next((unit for unit in reversed(placement) if unit is not None), None)
 
 

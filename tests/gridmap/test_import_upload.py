@@ -77,3 +77,42 @@ def test_a_patient_ledger_upload_runs_the_patient_importer(
     assert run.status == ImportRun.Status.DONE, run.report
     assert run.report["created"] == 2
     assert set(Patient.objects.values_list("classified_on", flat=True)) == {date(2026, 6, 30)}
+
+
+def crashing_import(*, path, dry_run=False, progress=None, source_crs=None):
+    """An importer that writes a unit and then stops with an unexpected error."""
+    from geodata.report import ImportReport, run_atomic
+
+    report = ImportReport(kind="grid_units", dry_run=dry_run)
+
+    def body():
+        GridUnit.objects.create(code="X1", name="半途", level=1,
+                                geom="SRID=4326;MULTIPOLYGON(((106 33, 106.1 33, 106.1 33.1, 106 33)))")
+        raise RuntimeError("disk on fire")
+
+    return run_atomic(report, dry_run=dry_run, body=body)
+
+
+CRASHING = {"grid_units": crashing_import}
+
+
+def test_an_import_that_raises_fails_its_run_with_the_reason_and_writes_nothing(
+    admin_client, settings, write_units, run_worker, django_capture_on_commit_callbacks
+):
+    settings.GRIDCARE_IMPORTERS = "tests.gridmap.test_import_upload.CRASHING"
+    with django_capture_on_commit_callbacks(execute=True):
+        with write_units(SMALL_GRID).open("rb") as upload:
+            admin_client.post(reverse("admin:gridmap_import_upload"), {"kind": "grid_units", "file": upload})
+    run_worker()  # the real worker: the job fails, and says so on the run
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED and run.finished_at is not None
+    status = admin_client.get(reverse("admin:gridmap_import_status", args=[run.pk])).json()
+    assert status["status"] == "failed" and status["progress"] == 1.0
+    [error] = status["report"]["errors"]
+    assert error["key"] == "crashed" and "RuntimeError: disk on fire" in error["message"]
+    assert "nothing was changed" in error["message"]
+    assert not GridUnit.objects.filter(code="X1").exists()
+    from django_rq import get_queue
+    from rq.job import Job
+
+    assert Job.fetch(run.job_id, connection=get_queue("default").connection).is_failed

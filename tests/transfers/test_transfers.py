@@ -284,3 +284,31 @@ def test_an_administrator_enters_calendar_days(admin_client):
                                  {"day": "2027-01-01", "working": "", "note": "元旦"})
     assert response.status_code == 302
     assert calendar_overrides().holidays == frozenset({date(2027, 1, 1)})
+
+
+@pytest.mark.parametrize("next_page, lands_on", [
+    ("/patients/transfers/?box=outbox", "/patients/transfers/?box=outbox"),  # the page that asked
+    ("https://evil.example/phish", "/patients/transfers/"),  # another site: not followed
+    ("//evil.example/phish", "/patients/transfers/"),
+])
+def test_a_step_returns_to_the_asking_page_and_never_to_another_site(people, tmp_path, client, next_page,
+                                                                     lands_on):
+    transfer = move(tmp_path, TOWNSHIP_2)
+    client.force_login(people["g1"])
+    response = client.post(f"/patients/transfers/{transfer.pk}/report/", {"next": next_page})
+    assert response.status_code == 302 and response.url == lands_on
+    transfer.refresh_from_db()
+    assert transfer.state == Transfer.State.REPORTED
+
+
+def test_a_transfer_is_open_exactly_while_it_has_no_closing_time(people, tmp_path):
+    """The register's scope reads an open transfer from closed_at (R24); the database holds
+    every row to it, whatever path wrote it."""
+    from django.db import IntegrityError, transaction
+
+    transfer = move(tmp_path, TOWNSHIP_2)
+    for state in Transfer.State.values:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            closed = None if state in Transfer.OPEN_STATES else transfer.detected_at
+            Transfer.objects.filter(pk=transfer.pk).update(
+                state=state, closed_at=transfer.detected_at if closed is None else None)
