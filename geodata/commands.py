@@ -1,9 +1,11 @@
-"""The shared shape of the import commands: parse arguments, call one function,
-print the report. The commands hold no logic of their own (STYLE §6); each names its
-importer by overriding `importer()`."""
+"""The shared shape of the import and export commands: parse arguments, call one
+function, print the report or write the file. The commands hold no logic of their own
+(STYLE §6); an import command names its importer by overriding `importer()`."""
 
+import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -54,3 +56,22 @@ class ImportCommand(BaseCommand):
             self.stdout.write(self.style.SUCCESS(report.summary()))
             for key, value in report.stats.items():
                 self.stdout.write(f"  {key}: {value}")
+
+
+class ExportCommand(BaseCommand):
+    """The shared shape of the export commands: --format, --lang and -o; the bytes the
+    export function returns go to the file or to standard output."""
+
+    default_format = "csv"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--format", choices=["csv", "xlsx"], default=self.default_format)
+        parser.add_argument("--lang", choices=["zh", "en"], default="zh")
+        parser.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    def write(self, data: bytes, options: dict) -> None:
+        if options["output"]:
+            Path(options["output"]).write_bytes(data)
+            self.stderr.write(f"wrote {options['output']}")
+        else:
+            sys.stdout.buffer.write(data)

@@ -5,9 +5,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from django.db import transaction
 
+T = TypeVar("T")
 # How an importer tells its caller how far it is: (share done 0..1, what it is doing).
 Progress = Callable[[float, str], None]
 
@@ -54,6 +56,31 @@ class ImportReport:
         finally:
             spent = time.perf_counter() - started
             self.timings[name] = round(self.timings.get(name, 0.0) + spent, 4)
+
+    @classmethod
+    def begin(cls, kind: str, *, dry_run: bool, progress: Progress | None) -> tuple["ImportReport", Progress]:
+        """A new import's report, and the progress callback to call (a no-op without one)."""
+        return cls(kind=kind, dry_run=dry_run), progress or no_progress
+
+    def read_file(self, reader: Callable[[], T]) -> T | None:
+        """Run the file's reader in the "read" phase and count its rows (the frame it
+        returns, or the first item it returns): what it returns, or None once the file's
+        problem (FileError: unreadable, a missing column, no CRS) is reported."""
+        from geodata.readers import FileError
+
+        try:
+            with self.phase("read"):
+                found = reader()
+        except FileError as exc:
+            self.error("", "file", str(exc))
+            return None
+        self.read = len(found[0] if isinstance(found, tuple) else found)
+        return found
+
+    def wrote(self, created: int, updated: int) -> None:
+        """Count what the write did: every other row read was unchanged."""
+        self.created, self.updated = created, updated
+        self.unchanged = self.read - created - updated
 
     @property
     def ok(self) -> bool:

@@ -117,12 +117,18 @@ def classify_results(*, as_of: date, patient_ids: list[int] | None = None) -> li
         return [_classify_row(row, as_of, plan) for row in cursor.fetchall()]
 
 
-def patients_classify(*, as_of: date | None = None, patient_ids: list[int] | None = None) -> int:
+def patients_classify(*, as_of: date | None = None, patient_ids: list[int] | None = None,
+                      analyze: tuple[str, ...] = ()) -> int:
     """Recompute every patient's key groups, due date, yearly count and tasks as of a date.
 
     Idempotent; rows whose results did not change are not rewritten. Returns
-    the number of patients evaluated.
+    the number of patients evaluated. `analyze` names the tables an import has just
+    written: their statistics are refreshed first, since an autovacuum that ran while
+    the rows were uncommitted may have recorded them empty and the classification's
+    joins would be planned on that (bench/).
     """
+    for table in analyze:  # table names from the models, not input
+        execute(f"ANALYZE {table}")
     as_of = as_of or local_today()
     results = classify_results(as_of=as_of, patient_ids=patient_ids)
     with transaction.atomic():

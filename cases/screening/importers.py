@@ -22,8 +22,8 @@ from geodata.cells import (
     text,
 )
 from geodata.extent import SWAPPED_HINT, outside_china
-from geodata.readers import FileError, read_ledger
-from geodata.report import ImportReport, Progress, no_progress, run_atomic
+from geodata.readers import read_ledger
+from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_rows, create_stage, fetch, srid
 from gridmap.calendar import local_zone
 from gridmap.models import User
@@ -56,15 +56,10 @@ def campaigns_import(
     """Create or update campaigns by code; then derive their visits and store their
     coverage, so a new campaign starts with its denominators and a changed window or
     scope re-decides which visits count (R31)."""
-    step = progress or no_progress
-    report = ImportReport(kind="campaigns", dry_run=dry_run)
-    try:
-        with report.phase("read"):
-            frame = read_ledger(path, CAMPAIGN_COLUMNS, CAMPAIGN_REQUIRED)
-    except FileError as exc:
-        report.error("", "file", str(exc))
+    report, step = ImportReport.begin("campaigns", dry_run=dry_run, progress=progress)
+    frame = report.read_file(lambda: read_ledger(path, CAMPAIGN_COLUMNS, CAMPAIGN_REQUIRED))
+    if frame is None:
         return report
-    report.read = len(frame)
     with report.phase("validate"):
         rows = _validate_campaigns(frame, report)
     step(0.3, "checked rows")
@@ -83,8 +78,7 @@ def campaigns_import(
         if report.errors:
             return
         with report.phase("write"):
-            report.created, report.updated = _write_campaigns()
-            report.unchanged = report.read - report.created - report.updated
+            report.wrote(*_write_campaigns())
         step(0.6, "written")
         with report.phase("coverage"):
             _derive_campaigns()
@@ -181,15 +175,10 @@ def screening_import(
 ) -> ImportReport:
     """Add or update visits by (campaign, household, time); then derive, for the campaigns
     touched, which visits count and were on site, open suspected cases and store coverage."""
-    step = progress or no_progress
-    report = ImportReport(kind="screening", dry_run=dry_run)
-    try:
-        with report.phase("read"):
-            frame = read_ledger(path, VISIT_COLUMNS, VISIT_REQUIRED)
-    except FileError as exc:
-        report.error("", "file", str(exc))
+    report, step = ImportReport.begin("screening", dry_run=dry_run, progress=progress)
+    frame = report.read_file(lambda: read_ledger(path, VISIT_COLUMNS, VISIT_REQUIRED))
+    if frame is None:
         return report
-    report.read = len(frame)
     with report.phase("validate"):
         rows = [_check_visit(n, record, report) for n, record in enumerate(frame.to_dict("records"), 1)]
     step(0.3, "checked rows")
@@ -202,8 +191,7 @@ def screening_import(
         if report.errors:
             return
         with report.phase("write"):
-            report.created, report.updated = _write_visits()
-            report.unchanged = report.read - report.created - report.updated
+            report.wrote(*_write_visits())
         step(0.5, "written")
         with report.phase("derive"):
             _derive_visits(report)

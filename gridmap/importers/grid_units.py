@@ -19,7 +19,7 @@ from geodata.readers import (
     read_vector,
     to_wgs84,
 )
-from geodata.report import ImportReport, Progress, no_progress, run_atomic
+from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_rows, create_stage, ewkb_hex, execute, fetch, srid
 from gridmap import services
 from gridmap.models import GridUnitShape
@@ -37,22 +37,11 @@ def grid_units_import(
     import_run_id: int | None = None,
 ) -> ImportReport:
     """Create or update grid units from any vector file OGR reads."""
-    step = progress or no_progress
-    report = ImportReport(kind="grid_units", dry_run=dry_run)
-    try:
-        source = SourceCRS.parse(source_crs)
-        frame, declared = read_vector(Path(path))
-        frame = normalise_columns(frame, alias_table(GRID_COLUMNS))
-        report.read = len(frame)
-        missing = [c for c in ("code", "name", "level") if c not in frame.columns]
-        if missing:
-            raise FileError(f"missing column(s): {', '.join(missing)}")
-        if "parent_code" not in frame.columns:
-            frame["parent_code"] = ""
-        geoms = to_wgs84(frame.geometry.values, declared, source)
-    except FileError as exc:
-        report.error("", "file", str(exc))
+    report, step = ImportReport.begin("grid_units", dry_run=dry_run, progress=progress)
+    read = report.read_file(lambda: _read(Path(path), SourceCRS.parse(source_crs)))
+    if read is None:
         return report
+    frame, geoms = read
     step(0.1, "read")
     rows = _grid_rows(frame, geoms, report)
 
@@ -74,6 +63,18 @@ def grid_units_import(
         step(1.0, "written")
 
     return run_atomic(report, dry_run=dry_run, body=body)
+
+
+def _read(path: Path, source: SourceCRS) -> tuple[pd.DataFrame, np.ndarray]:
+    """The features with canonical column names, and their geometries in the stored CRS."""
+    frame, declared = read_vector(path)
+    frame = normalise_columns(frame, alias_table(GRID_COLUMNS))
+    missing = [c for c in ("code", "name", "level") if c not in frame.columns]
+    if missing:
+        raise FileError(f"missing column(s): {', '.join(missing)}")
+    if "parent_code" not in frame.columns:
+        frame["parent_code"] = ""
+    return frame, to_wgs84(frame.geometry.values, declared, source)
 
 
 def _grid_rows(frame: pd.DataFrame, geoms: np.ndarray, report: ImportReport) -> list[tuple]:
@@ -296,8 +297,9 @@ def _grid_write(report: ImportReport, import_run_id: int | None) -> None:
     )
     # Level by level so that each parent exists before its children (the
     # check constraint and the trigger want a parent for every level > 1).
+    created = updated = 0
     for level in range(1, 6):
-        created, updated = fetch(
+        at_level = fetch(
             f"""
             WITH w AS (
                 INSERT INTO {UNIT_TABLE} AS u (code, name, level, parent_id, geom, extra,
@@ -317,9 +319,8 @@ def _grid_write(report: ImportReport, import_run_id: int | None) -> None:
             """,
             [level],
         )[0]
-        report.created += created
-        report.updated += updated
-    report.unchanged = report.read - report.created - report.updated
+        created, updated = created + at_level[0], updated + at_level[1]
+    report.wrote(created, updated)
 
 
 def size_warnings(report: ImportReport) -> None:

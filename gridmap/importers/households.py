@@ -23,7 +23,7 @@ from geodata.readers import (
     read_table,
     read_vector,
 )
-from geodata.report import ImportReport, Progress, no_progress, run_atomic
+from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_csv, create_stage, execute, fetch, secondary_indexes_dropped, srid
 from gridmap import services
 from gridmap.importers.grid_units import size_warnings
@@ -49,16 +49,11 @@ def households_import(
     `then` runs in the import's transaction once the households are written and counted:
     what the apps above the grid keep in step with the households (config.importers hands
     in the screening coverage of running campaigns, whose denominators they are, R31)."""
-    step = progress or no_progress
-    report = ImportReport(kind="households", dry_run=dry_run)
-    try:
-        source = SourceCRS.parse(source_crs)
-        with report.phase("read"):
-            frame, lon, lat = _read(Path(path), source)
-    except FileError as exc:
-        report.error("", "file", str(exc))
+    report, step = ImportReport.begin("households", dry_run=dry_run, progress=progress)
+    read = report.read_file(lambda: _read(Path(path), SourceCRS.parse(source_crs)))
+    if read is None:
         return report
-    report.read = len(frame)
+    frame, lon, lat = read
     step(0.2, "read")
     with report.phase("validate"):
         table = _validate(frame, lon, lat, report)
@@ -186,10 +181,9 @@ def _upsert(report: ImportReport) -> None:
     """Write the staged rows, placed, in one statement; count what changed."""
     if fetch(f"SELECT NOT EXISTS (SELECT 1 FROM {HOUSEHOLD_TABLE})")[0][0]:
         with secondary_indexes_dropped(HOUSEHOLD_TABLE):
-            report.created = execute(INSERT_INTO + PLACED_ROWS)
+            report.wrote(execute(INSERT_INTO + PLACED_ROWS), 0)
     else:
-        report.created, report.updated = _merge()
-    report.unchanged = report.read - report.created - report.updated
+        report.wrote(*_merge())
 
 
 def _merge() -> tuple[int, int]:

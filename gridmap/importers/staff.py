@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from geodata.readers import FileError, read_ledger
-from geodata.report import ImportReport, Progress, no_progress, run_atomic
+from geodata.readers import read_ledger
+from geodata.report import ImportReport, Progress, run_atomic
 from gridmap.models import GridUnit, Role, StaffAssignment, User
 
 STAFF_COLUMNS = {
@@ -26,14 +26,10 @@ def staff_import(
     gives them; people not in the file are left alone. New users get no usable
     password: an administrator sets one (or single sign-on is configured).
     """
-    step = progress or no_progress
-    report = ImportReport(kind="staff", dry_run=dry_run)
-    try:
-        frame = read_ledger(path, STAFF_COLUMNS, REQUIRED)
-    except FileError as exc:
-        report.error("", "file", str(exc))
+    report, step = ImportReport.begin("staff", dry_run=dry_run, progress=progress)
+    frame = report.read_file(lambda: read_ledger(path, STAFF_COLUMNS, REQUIRED))
+    if frame is None:
         return report
-    report.read = len(frame)
     units = dict(GridUnit.objects.filter(code__in=set(frame["unit_code"])).values_list("code", "id"))
     people: dict[str, dict] = {}
     for n, row in enumerate(frame.to_dict("records"), start=1):

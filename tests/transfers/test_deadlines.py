@@ -1,37 +1,11 @@
-"""Tests for cases.transfers.rules.transfer_deadlines: the three deadlines of a transfer (R24).
-
-Plain pytest functions; no database. Expected dates come from the official
-schedules as stored in chinesecalendar 1.11.0; `test_R24_calendar_data_...` pins
-the facts the other tests rely on, so a data change fails there first.
-
-2025 National Day: 10-01 (Wed)..10-08 (Wed) off; make-up Sun 09-28, Sat 10-11.
-2025 Spring Festival: 01-28 (Tue)..02-04 (Tue) off; make-up Sun 01-26, Sat 02-08.
-2026 Spring Festival: 02-15 (Sun)..02-23 (Mon) off; make-up Sat 02-14, Sat 02-28.
-2027: not in the data (Monday–Friday fallback).
-"""
-
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+"""Tests for cases.transfers.rules.transfer_deadlines: the three deadlines of a transfer
+(R24), on the official calendar of tests/gridmap/test_calendar.py. Plain pytest; no database."""
 
 import pytest
 
 from cases.transfers.rules import transfer_deadlines
 from gridmap.calendar import CalendarOverrides, Deadlines
-
-SH = ZoneInfo("Asia/Shanghai")
-D = date.fromisoformat
-
-
-def at(text: str) -> datetime:
-    """An aware datetime from ISO text carrying its offset."""
-    moment = datetime.fromisoformat(text)
-    assert moment.tzinfo is not None
-    return moment
-
-
-def eod(text: str) -> datetime:
-    return datetime.combine(D(text), time.max, tzinfo=SH)
-
+from tests.gridmap.test_calendar import SH, D, at, eod
 
 # --- transfer_deadlines ------------------------------------------------------------------
 

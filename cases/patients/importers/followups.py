@@ -9,8 +9,8 @@ from cases.patients import rules
 from cases.patients.models import FollowUp, Patient, RiskAssessment
 from cases.patients.services import patients_classify
 from geodata.cells import RowCells, extra_json, parse_bool, parse_choice, parse_datetime, parse_int, text
-from geodata.readers import FileError, read_ledger
-from geodata.report import ImportReport, Progress, no_progress, run_atomic
+from geodata.readers import read_ledger
+from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_rows, create_stage, execute, fetch
 from gridmap.calendar import local_today, local_zone
 
@@ -32,16 +32,11 @@ def followups_import(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Add or update follow-ups by (patient, time, method); then reclassify as of as_of."""
-    step = progress or no_progress
-    report = ImportReport(kind="followups", dry_run=dry_run)
+    report, step = ImportReport.begin("followups", dry_run=dry_run, progress=progress)
     as_of = as_of or local_today()
-    try:
-        with report.phase("read"):
-            frame = read_ledger(path, FOLLOWUP_COLUMNS, REQUIRED)
-    except FileError as exc:
-        report.error("", "file", str(exc))
+    frame = report.read_file(lambda: read_ledger(path, FOLLOWUP_COLUMNS, REQUIRED))
+    if frame is None:
         return report
-    report.read = len(frame)
     with report.phase("validate"):
         rows = [_check(n, record, report) for n, record in enumerate(frame.to_dict("records"), 1)]
     step(0.3, "checked rows")
@@ -68,14 +63,11 @@ def followups_import(
                              f"the same follow-up as row {first}")
             if report.errors:
                 return
-            report.created, report.updated = _write()
-            report.unchanged = report.read - report.created - report.updated
+            report.wrote(*_write())
             _refresh_patients()
-            execute(f"ANALYZE {FOLLOWUP}")  # fresh statistics for the classification (bench/)
-            execute(f"ANALYZE {RISK}")
         step(0.7, "written")
         with report.phase("classify"):
-            report.stats["classified"] = patients_classify(as_of=as_of)
+            report.stats["classified"] = patients_classify(as_of=as_of, analyze=(FOLLOWUP, RISK))
         step(1.0, "classified")
 
     return run_atomic(report, dry_run=dry_run, body=body)

@@ -26,8 +26,8 @@ from geodata.cells import (
     to_json,
 )
 from geodata.extent import SWAPPED_HINT, outside_china
-from geodata.readers import FileError, SourceCRS, lonlat_to_wgs84, read_ledger
-from geodata.report import ImportReport, Progress, no_progress, run_atomic
+from geodata.readers import SourceCRS, lonlat_to_wgs84, read_ledger
+from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_rows, create_stage, execute, fetch, srid
 from gridmap import services
 from gridmap.calendar import local_today
@@ -93,17 +93,13 @@ def patients_import(
 
     A changed residence of a patient already registered is a move (R23): `moves` detects
     and applies it. Without `moves` the new residence simply replaces the old one."""
-    step = progress or no_progress
-    report = ImportReport(kind="patients", dry_run=dry_run)
+    report, step = ImportReport.begin("patients", dry_run=dry_run, progress=progress)
     as_of = as_of or local_today()
-    try:
-        source = SourceCRS.parse(source_crs)
-        with report.phase("read"):
-            frame = read_ledger(path, PATIENT_COLUMNS, REQUIRED)
-    except FileError as exc:
-        report.error("", "file", str(exc))
+    read = report.read_file(lambda: (read_ledger(path, PATIENT_COLUMNS, REQUIRED),
+                                     SourceCRS.parse(source_crs)))
+    if read is None:
         return report
-    report.read = len(frame)
+    frame, source = read
     step(0.1, "read")
     with report.phase("validate"):
         rows = _validate(frame, source, report)
@@ -125,19 +121,14 @@ def patients_import(
         step(0.5, "placed")
         with report.phase("write"):
             _write_guardians()
-            report.created, report.updated = _write_patients()
-            report.unchanged = report.read - report.created - report.updated
+            report.wrote(*_write_patients())
             if moves is not None:
                 moves.apply(report)
             _write_risk_history(as_of)
             _report_outside(report)
-            # Fresh statistics for the classification's joins: an autovacuum that ran while
-            # the rows were uncommitted may have recorded an empty table (bench/).
-            execute(f"ANALYZE {PATIENT}")
-            execute(f"ANALYZE {GUARDIAN}")
         step(0.7, "written")
         with report.phase("classify"):
-            report.stats["classified"] = patients_classify(as_of=as_of)
+            report.stats["classified"] = patients_classify(as_of=as_of, analyze=(PATIENT, GUARDIAN))
         step(1.0, "classified")
 
     return run_atomic(report, dry_run=dry_run, body=body)
