@@ -177,9 +177,10 @@ def _sync_tasks(as_of: date) -> None:
         """, params)
 
 
-def _related_ids(patient) -> list[int]:
-    """The patient and those sharing their guardian or household (R15 counts them together)."""
-    related = Q(pk=patient.pk)
+def related_patient_ids(patient, *, households: tuple = ()) -> list[int]:
+    """The patient and those sharing their guardian or household, or living in one of
+    `households` (a household they leave): R15 counts them together."""
+    related = Q(pk=patient.pk) | Q(household_id__in=[h for h in households if h])
     if patient.guardian_id:
         related |= Q(guardian_id=patient.guardian_id)
     if patient.household_id:
@@ -216,7 +217,7 @@ def patient_update(*, user, patient, data: dict, source: str = "api", move: Move
             patient=patient, assessed_on=patient.risk_assessed_on, source=RiskAssessment.Source.FORM,
             defaults={"level": patient.risk_level})
     patient.save()
-    patients_classify(patient_ids=_related_ids(patient))
+    patients_classify(patient_ids=related_patient_ids(patient))
     access.log(user=user, action="update", patient_ids=[patient.pk],
                query={"fields": sorted([*data, *(["residence"] if point is not None else [])])})
 
@@ -245,7 +246,7 @@ def followup_record(*, user, patient, followed_at, method: str, reached: bool, c
     if latest is not None:
         patient.condition = latest.condition
     patient.save()
-    patients_classify(patient_ids=_related_ids(patient))
+    patients_classify(patient_ids=related_patient_ids(patient))
     access.log(user=user, action="update", patient_ids=[patient.pk], query={"follow_up": followup.pk})
     return followup
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cases.patients.models import EventReport, Patient, Task
 from cases.patients.rules import INACTIVE_STATUSES
-from cases.patients.services import patients_classify
+from cases.patients.services import patients_classify, related_patient_ids
 from cases.transfers import rules
 from cases.transfers.models import TOWNSHIP_GROUP, Alert, Notification, Transfer, TransferAttachment
 from geodata.report import ImportReport
@@ -372,6 +372,7 @@ def transfer_accept(*, user, transfer: Transfer, now: datetime | None = None) ->
 
 def _rehome(transfer: Transfer) -> None:
     patient = Patient.objects.select_for_update().get(pk=transfer.patient_id)
+    left = patient.household_id
     unit = transfer.to_unit
     set_placement(patient, unit_chain(unit))
     patient.geom, patient.outside = transfer.to_point, unit is None
@@ -382,7 +383,8 @@ def _rehome(transfer: Transfer) -> None:
     today = local_date(timezone.now())
     patient.tasks.filter(closed_on__isnull=True, kind=Task.Kind.PHONE_FOLLOW_UP).update(closed_on=today)
     patient.tasks.filter(closed_on__isnull=True).update(unit=unit)
-    patients_classify(patient_ids=[patient.pk])
+    # R15: the households left and joined count their active patients anew.
+    patients_classify(patient_ids=related_patient_ids(patient, households=(left,)))
     notify_registration_villages([patient.pk])
 
 

@@ -240,3 +240,37 @@ def test_R25_a_pending_transfer_keeps_the_old_household_and_acceptance_takes_the
     transfers.transfer_exchange(user=root, transfer=transfer)
     transfers.transfer_accept(user=root, transfer=transfer)
     assert Patient.objects.get().household == new
+
+
+def test_R15_R25_acceptance_recounts_the_households_left_and_joined(move_grid, tmp_path):
+    """A patient accepted into a household with another active patient makes both weak
+    guardianship (two active patients in one household); the household left no longer is."""
+    from django.contrib.gis.geos import Point
+
+    from cases.transfers import services as transfers
+    from gridmap.models import Household
+
+    Household.objects.create(code="H-old", address="旧址", geom=Point(106.02, 33.05, srid=4326))
+    Household.objects.create(code="H-new", address="新址", geom=Point(106.3, 33.1, srid=4326))
+
+    def import_ledger(name, mover_home):
+        rows = [patient("P001", residence_lon="", residence_lat="", household_code=mover_home),
+                patient("P002", residence_lon="", residence_lat="", household_code="H-old"),
+                patient("P003", residence_lon="", residence_lat="", household_code="H-new")]
+        assert run_import("function", "import_patients", write_table(tmp_path / f"{name}.csv", rows),
+                          as_of=AS_OF)[0]
+
+    def weak():
+        return set(Patient.objects.filter(key_groups__contains=["weak_guardian"])
+                   .values_list("patient_no", flat=True))
+
+    import_ledger("a", "H-old")
+    assert weak() == {"P001", "P002"}  # two active patients in H-old
+    import_ledger("b", "H-new")  # P001 moves to another township: a transfer, still in H-old
+    assert weak() == {"P001", "P002"}
+    transfer = Transfer.objects.get(state__in=Transfer.OPEN_STATES)
+    root = User.objects.create_superuser("root", password="x-12345678")
+    transfers.transfer_report(user=root, transfer=transfer)
+    transfers.transfer_exchange(user=root, transfer=transfer)
+    transfers.transfer_accept(user=root, transfer=transfer, now=None)
+    assert weak() == {"P001", "P003"}  # at once, without waiting for the nightly run
