@@ -9,6 +9,8 @@ from typing import TypeVar
 
 from django.db import transaction
 
+from geodata.readers import FileError
+
 T = TypeVar("T")
 # How an importer tells its caller how far it is: (share done 0..1, what it is doing).
 Progress = Callable[[float, str], None]
@@ -66,8 +68,6 @@ class ImportReport:
         """Run the file's reader in the "read" phase and count its rows (the frame it
         returns, or the first item it returns): what it returns, or None once the file's
         problem (FileError: unreadable, a missing column, no CRS) is reported."""
-        from geodata.readers import FileError
-
         try:
             with self.phase("read"):
                 found = reader()
