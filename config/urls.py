@@ -1,11 +1,13 @@
 """The root URLs: each app's pages under its prefix (in the user's language) and every
 app's API endpoints under /api/ in one namespace."""
 
+import django_rq.urls
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.core.exceptions import PermissionDenied
+from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from cases.patients import urls as patient_urls
@@ -21,9 +23,25 @@ api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
+
+
+def superusers_only(patterns: list[URLPattern]) -> list[URLPattern]:
+    """The same URLs, refused (403) to anyone but a superuser: the job dashboard shows job
+    arguments and can delete or requeue jobs."""
+
+    def guard(view):
+        def guarded(request, *args, **kwargs):
+            if not request.user.is_superuser:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        return guarded
+
+    return [URLPattern(p.pattern, guard(p.callback), p.default_args, p.name) for p in patterns]
+
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    path("django-rq/", include("django_rq.urls")),
+    path("django-rq/", include((superusers_only(django_rq.urls.urlpatterns), "django_rq"))),
     path("api/", include((api_urlpatterns, "api"))),
 ]
 urlpatterns += i18n_patterns(

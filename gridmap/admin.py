@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -77,6 +78,11 @@ class HouseholdAdmin(LeafletGeoAdmin):
     raw_id_fields = ("county", "township", "village", "grid", "micro_grid")
 
 
+# A staff file decides who may see which patients: importing one is changing responsibilities.
+KIND_NEEDS = {ImportRun.Kind.STAFF: ("gridmap.add_staffassignment", "gridmap.change_staffassignment",
+                                     "gridmap.delete_staffassignment")}
+
+
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportRun.Kind.choices)
     file = forms.FileField(label=_("File"))
@@ -92,6 +98,16 @@ class ImportForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     dry_run = forms.BooleanField(label=_("Only check, write nothing"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        if not self.user.has_perms(KIND_NEEDS.get(kind, ())):
+            raise forms.ValidationError(_("You may not import this kind of file."))
+        return kind
 
 
 @admin.register(ImportRun)
@@ -112,8 +128,18 @@ class ImportRunAdmin(admin.ModelAdmin):
                  name="gridmap_import_status"),
         ] + super().get_urls()
 
+    def _run_for(self, request, pk) -> ImportRun:
+        """A run the user may follow: their own, or any for a superuser."""
+        run = get_object_or_404(ImportRun, pk=pk)
+        if not request.user.has_perm("gridmap.view_importrun") or (
+                run.created_by_id != request.user.pk and not request.user.is_superuser):
+            raise PermissionDenied
+        return run
+
     def upload_view(self, request):
-        form = ImportForm(request.POST or None, request.FILES or None)
+        if not request.user.has_perm("gridmap.add_importrun"):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             run = ImportRun.objects.create(
@@ -137,13 +163,13 @@ class ImportRunAdmin(admin.ModelAdmin):
         return render(request, "admin/gridmap/import_upload.html", context)
 
     def progress_view(self, request, pk):
-        run = get_object_or_404(ImportRun, pk=pk)
+        run = self._run_for(request, pk)
         context = {**self.admin_site.each_context(request), "run": run,
                    "title": _("Import progress"), "opts": self.model._meta}
         return render(request, "admin/gridmap/import_progress.html", context)
 
     def status_view(self, request, pk):
-        run = get_object_or_404(ImportRun, pk=pk)
+        run = self._run_for(request, pk)
         progress, message = 0.0, ""
         if run.job_id and run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
             try:
