@@ -10,7 +10,10 @@
   campaign seen by a village) use `visible_or_above`.
 - What a person may do on a transfer follows the roles they hold on the unit or above it
   (`acts_for`, R24–R26).
-- Which of a patient's fields they see follows their roles (`field_groups`, R35).
+- Which of a patient's fields they see follows the roles they hold *for that patient's
+  units* (`Scope.groups_at`, R35): a village doctor in one village who is a grid worker
+  elsewhere sees diagnoses only in the village. `field_groups` is what any of their
+  roles gives somewhere (to decide whether a column or a filter is offered at all).
 - Every read of a patient record, every list or search and every export is written to
   the access log (`log`).
 
@@ -92,14 +95,36 @@ class Scope:
 
     @property
     def field_groups(self) -> frozenset[str]:
-        """Which field groups (IDENTITY, ID_NUMBER, RISK, MEDICAL) the person may see."""
+        """Which field groups (IDENTITY, ID_NUMBER, RISK, MEDICAL) any of the person's roles
+        gives, on some unit: what a page may offer at all, never what a row shows."""
         if self.everything:
             return ALL_GROUPS
-        groups: frozenset[str] = frozenset()
-        for held in self.roles.values():
-            for role in held:
-                groups |= ROLE_FIELD_GROUPS.get(role, frozenset())
-        return groups
+        return _groups_of(role for held in self.roles.values() for role in held)
+
+    def groups_at(self, unit_ids: Iterable[int | None]) -> frozenset[str]:
+        """R35: the field groups of a row placed at these units (every unit of its chains,
+        ancestors included): what the roles held on them give, and nothing else."""
+        if self.everything:
+            return ALL_GROUPS
+        return _groups_of(role for unit_id in set(unit_ids) if unit_id is not None
+                          for role in self.roles.get(unit_id, ()))
+
+    def units_granting(self, group: str) -> tuple[GridUnit, ...]:
+        """The person's units where a role they hold gives `group` (a filter on a field
+        runs over the rows there only, so it reveals nothing the person cannot see)."""
+        return tuple(unit for unit in self.units
+                     if group in _groups_of(self.roles.get(unit.pk, ())))
+
+    def visible_with(self, queryset: QuerySet, group: str) -> QuerySet:
+        """The rows of a placed queryset under the units where the person may see `group`."""
+        return queryset if self.everything else queryset.under_any(self.units_granting(group))
+
+
+def _groups_of(roles: Iterable[str]) -> frozenset[str]:
+    groups: frozenset[str] = frozenset()
+    for role in roles:
+        groups |= ROLE_FIELD_GROUPS.get(role, frozenset())
+    return groups
 
 
 def scope_of(user) -> Scope:
@@ -132,7 +157,7 @@ def acts_for(user, unit: GridUnit | int | None, roles: Iterable[str] = ANY_ROLE)
 
 
 def field_groups(user) -> frozenset[str]:
-    """Which field groups of a patient the user may see (R35)."""
+    """Which field groups any of the user's roles gives somewhere (see Scope.field_groups)."""
     return scope_of(user).field_groups
 
 

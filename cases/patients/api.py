@@ -17,22 +17,29 @@ from cases.patients.serializers import (
     PatientFilterSerializer,
     PatientSerializer,
     PatientUpdateSerializer,
-    visible_fields,
 )
 from gridmap import access
 from gridmap.calendar import local_today
+from gridmap.models import LEVEL_FIELDS
 
 PAGE_SIZE = 50
+POINTS_SHOWN = 5000
+PLACEMENT = [f"{name}_id" for name in LEVEL_FIELDS.values()]
 
 
 def _context(request, patients) -> dict:
-    return {"visible": visible_fields(request.user), "teams": selectors.teams_for(list(patients)),
-            "as_of": local_today()}
+    """What PatientSerializer needs: each patient's field groups for this reader (R35)."""
+    patients = list(patients)
+    return {"groups": selectors.field_groups_by_patient(access.scope_of(request.user), patients),
+            "teams": selectors.teams_for(patients), "as_of": local_today()}
 
 
-def _require(request, group: str) -> None:
-    if group not in access.field_groups(request.user):
+def _require(request, patient, group: str) -> frozenset[str]:
+    """The reader's field groups on this patient, which must include `group`."""
+    groups = selectors.patient_field_groups(request.user, patient)
+    if group not in groups:
         raise PermissionDenied("your role does not give access to these fields")
+    return groups
 
 
 class PatientList(APIView):
@@ -59,7 +66,7 @@ class PatientList(APIView):
         body = {"count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages,
                 "results": PatientSerializer(page, many=True, context=_context(request, page)).data}
         if access.RISK in groups:
-            body["key_group_counts"] = selectors.key_group_counts(patients)
+            body["key_group_counts"] = selectors.key_group_counts(request.user, patients)
         return Response(body)
 
 
@@ -81,7 +88,7 @@ class PatientDetail(APIView):
     def patch(self, request, pk: int):
         patient = self._get(request, pk, action="update")
         changes = PatientUpdateSerializer(
-            data=request.data, context={"groups": access.field_groups(request.user)})
+            data=request.data, context={"groups": selectors.patient_field_groups(request.user, patient)})
         changes.is_valid(raise_exception=True)
         services.patient_update(user=request.user, patient=patient, data=dict(changes.validated_data),
                                 move=self.move)
@@ -92,15 +99,15 @@ class PatientDetail(APIView):
 class FollowUpList(APIView):
     @extend_schema(responses=FollowUpSerializer(many=True))
     def get(self, request, pk: int):
-        _require(request, access.MEDICAL)
         patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+        _require(request, patient, access.MEDICAL)
         return Response(FollowUpSerializer(patient.followups.all(), many=True).data)
 
     @extend_schema(request=FollowUpSerializer, responses=PatientSerializer)
     def post(self, request, pk: int):
         """Record a follow-up; R5–R10 are applied at once and the patient returned."""
-        _require(request, access.MEDICAL)
         patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update")
+        _require(request, patient, access.MEDICAL)
         entry = FollowUpSerializer(data=request.data)
         entry.is_valid(raise_exception=True)
         services.followup_record(user=request.user, patient=patient, **entry.validated_data)
@@ -123,15 +130,16 @@ class PatientPoints(APIView):
         if params.validated_data.get("bbox"):
             x0, y0, x1, y1 = (float(v) for v in params.validated_data["bbox"].split(","))
             patients = patients.filter(geom__intersects=Polygon.from_bbox((x0, y0, x1, y1)))
-        risk = access.RISK in access.field_groups(request.user)
-        rows = list(patients.values_list("pk", "patient_no", "name", "geom", "key_groups")[:5000])
-        access.log(user=request.user, action="list", patient_ids=[r[0] for r in rows],
-                                   query={"points": params.validated_data.get("bbox", "all")})
+        rows = list(patients.only("patient_no", "name", "geom", "key_groups", *PLACEMENT)[:POINTS_SHOWN])
+        groups = selectors.field_groups_by_patient(access.scope_of(request.user), rows)
+        access.log(user=request.user, action="list", patient_ids=[p.pk for p in rows],
+                   query={"points": params.validated_data.get("bbox", "all")})
         features = [{
-            "type": "Feature", "id": pk,
-            "geometry": {"type": "Point", "coordinates": [round(geom.x, 6), round(geom.y, 6)]},
-            "properties": {"patient_no": no, "name": name, **({"key_groups": groups} if risk else {})},
-        } for pk, no, name, geom, groups in rows]
+            "type": "Feature", "id": p.pk,
+            "geometry": {"type": "Point", "coordinates": [round(p.geom.x, 6), round(p.geom.y, 6)]},
+            "properties": {"patient_no": p.patient_no, "name": p.name,
+                           **({"key_groups": p.key_groups} if access.RISK in groups[p.pk] else {})},
+        } for p in rows]
         return Response({"type": "FeatureCollection", "features": features})
 
 
@@ -139,7 +147,8 @@ class PatientEvents(APIView):
     @extend_schema(responses=EventReportSerializer(many=True))
     def get(self, request, pk: int):
         patient = selectors.patient_get_for_user(user=request.user, pk=pk)
-        return Response(EventReportSerializer(patient.event_reports.all(), many=True).data)
+        context = {"groups": selectors.patient_field_groups(request.user, patient)}
+        return Response(EventReportSerializer(patient.event_reports.all(), many=True, context=context).data)
 
     @extend_schema(request=EventReportSerializer, responses=EventReportSerializer)
     def post(self, request, pk: int):
@@ -149,4 +158,5 @@ class PatientEvents(APIView):
         entry = EventReportSerializer(data=request.data)
         entry.is_valid(raise_exception=True)
         event = services.event_report_record(user=request.user, patient=patient, **entry.validated_data)
-        return Response(EventReportSerializer(event).data, status=status.HTTP_201_CREATED)
+        context = {"groups": selectors.patient_field_groups(request.user, patient)}
+        return Response(EventReportSerializer(event, context=context).data, status=status.HTTP_201_CREATED)

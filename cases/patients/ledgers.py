@@ -89,15 +89,19 @@ def ledger_build(kind: str, *, user=None, unit: GridUnit | None = None, as_of: d
     """The ledger of one kind for a user's scope (None: an operator at the command line)."""
     if kind not in KINDS:
         raise ValueError(f"unknown ledger {kind!r}: one of {', '.join(KINDS)}")
-    groups = access.field_groups(user) if user is not None else access.ALL_GROUPS
+    scope = access.scope_of(user) if user is not None else access.Scope(everything=True)
+    groups = scope.field_groups  # the columns the ledger may have at all
     patients = list(_scoped(user, unit))
+    shown = selectors.field_groups_by_patient(scope, patients)  # R35: what each row may show
+    if kind != "key-groups":  # follow-up dates and attempts are medical detail
+        patients = [p for p in patients if access.MEDICAL in shown[p.pk]]
     if kind == "lost":
         results = _as_of_results(patients, as_of) if patients else {}
         return _lost([p for p in patients if "lost" in results[p.pk][0]], lang)
     results = _as_of_results(patients, as_of)
     teams = selectors.teams_for(patients)
     if kind == "key-groups":
-        sheet = _key_groups(patients, results, teams, as_of, lang, groups)
+        sheet = _key_groups(patients, results, teams, as_of, lang, groups, shown)
     else:
         sheet = _followups_due(patients, results, teams, as_of, lang, groups)
     at = sheet.columns.index("patient_no")
@@ -112,7 +116,7 @@ def _team_cells(team: selectors.Team, lang: str) -> list[str]:
     return cells + [";".join(team.gaps)]
 
 
-def _key_groups(patients, results, teams, as_of, lang, groups) -> Sheet:
+def _key_groups(patients, results, teams, as_of, lang, groups, shown) -> Sheet:
     columns = ["patient_no", "name", "county_code", "township_code", "village_code", "grid_code",
                "micro_grid_code", "key_groups", "risk_level", "condition", "next_due", "days_overdue",
                "guardian", "police", "village_committee", "village_doctor", "liaison_leader", "gaps"]
@@ -128,7 +132,8 @@ def _key_groups(patients, results, teams, as_of, lang, groups) -> Sheet:
             "next_due": due, "days_overdue": rules.days_overdue(due, as_of),
         }
         values.update(zip(columns[12:], _team_cells(teams[p.pk], lang), strict=True))
-        sheet.rows.append([values[c] for c in visible])
+        row_columns = set(_visible_columns(visible, shown[p.pk]))  # blank where this row may not show
+        sheet.rows.append([values[c] if c in row_columns else "" for c in visible])
     return sheet
 
 

@@ -6,13 +6,13 @@ import json
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, FilteredRelation, Q, QuerySet
 from django.http import Http404
 
 from cases.patients.models import TEAM_ROLES, Patient, TeamOverride
 from cases.patients.rules import KeyGroup
 from gridmap import access
-from gridmap.models import GridUnit, Role, StaffAssignment, User
+from gridmap.models import LEVEL_FIELDS, GridUnit, Role, StaffAssignment, User
 
 PATIENT = Patient._meta.db_table
 UNIT, STAFF = GridUnit._meta.db_table, StaffAssignment._meta.db_table
@@ -21,6 +21,31 @@ UNIT, STAFF = GridUnit._meta.db_table, StaffAssignment._meta.db_table
 def patients_visible_to(user: User) -> QuerySet[Patient]:
     """R22/R35: the patients the user may see (gridmap.access decides)."""
     return access.visible(user, Patient.objects.all())
+
+
+def field_groups_by_patient(scope: access.Scope, patients) -> dict[int, frozenset[str]]:
+    """R35: for each patient, the field groups the person's roles give on that patient's
+    units: the residence's chain, the registration place's (R22) and an open transfer's
+    destination (R24). One query for any number of patients."""
+    patients = list(patients)
+    if scope.everything:
+        return {p.pk: access.ALL_GROUPS for p in patients}
+    columns = [f"{name}_id" for name in LEVEL_FIELDS.values()]
+    chains = {p.pk: set(p.placement()) for p in patients}
+    # The open transfer is cases.transfers' row, reached through its `transfers` relation;
+    # open while it has no closing time (one per patient at most).
+    rows = (Patient.objects.filter(pk__in=chains)
+            .alias(incoming=FilteredRelation("transfers", condition=Q(transfers__closed_at__isnull=True)))
+            .values_list("pk", *(f"registration_unit__{c}" for c in columns),
+                         *(f"incoming__to_unit__{c}" for c in columns)))
+    for pk, *ids in rows:
+        chains[pk].update(ids)
+    return {pk: scope.groups_at(ids) for pk, ids in chains.items()}
+
+
+def patient_field_groups(user, patient: Patient) -> frozenset[str]:
+    """R35: the field groups the user may see of this patient."""
+    return field_groups_by_patient(access.scope_of(user), [patient])[patient.pk]
 
 
 def patient_get_for_user(*, user: User, pk: int, reason: str = "", action: str = "view") -> Patient:
@@ -106,8 +131,12 @@ FILTER_NEEDS = {"key_group": access.RISK, "risk": access.RISK, "overdue": access
 
 def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
     """The user's patients narrowed by the list filters (unit, key group, risk, overdue,
-    text). Callers check FILTER_NEEDS first: a filter may not reveal a hidden field."""
-    patients = patients_visible_to(user)
+    text). A filter on a field runs over the patients whose field the user may see (R35):
+    where they hold no role that shows risk, a risk filter finds nobody."""
+    scope = access.scope_of(user)
+    patients = scope.visible(Patient.objects.all())
+    for name in {n for n in FILTER_NEEDS if filters.get(n) is not None and filters.get(n) != ""}:
+        patients = patients & scope.visible_with(Patient.objects.all(), FILTER_NEEDS[name])
     if filters.get("unit"):
         unit = GridUnit.objects.filter(code=filters["unit"]).first()
         if unit is None:
@@ -126,8 +155,10 @@ def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
     return patients
 
 
-def key_group_counts(patients: QuerySet[Patient]) -> dict[str, int]:
-    """How many of these patients are in each key group (R13–R19), one aggregate."""
+def key_group_counts(user: User, patients: QuerySet[Patient]) -> dict[str, int]:
+    """How many of these patients are in each key group (R13–R19), one aggregate, over those
+    whose key groups the user may see (R35)."""
+    patients = patients & access.scope_of(user).visible_with(Patient.objects.all(), access.RISK)
     counts = patients.aggregate(**{
         key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values})
     return counts

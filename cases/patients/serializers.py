@@ -26,8 +26,8 @@ FIELD_GROUPS = {
 }
 
 
-def visible_fields(user) -> set[str]:
-    groups = access.field_groups(user)
+def visible_fields(groups: frozenset[str]) -> set[str]:
+    """The output fields these field groups show."""
     return {name for group, names in FIELD_GROUPS.items() if group in groups for name in names}
 
 
@@ -69,8 +69,9 @@ class PatientSerializer(serializers.ModelSerializer):
         return p.geom.y if p.geom else None
 
     def to_representation(self, instance):
+        """Only the fields the reader's roles on this patient's units show (R35)."""
         data = super().to_representation(instance)
-        allowed = self.context["visible"]
+        allowed = visible_fields(self.context["groups"][instance.pk])
         return {k: v for k, v in data.items() if k in allowed}
 
 
@@ -140,6 +141,13 @@ class EventReportSerializer(serializers.ModelSerializer):
 
     reported = serializers.BooleanField(default=True, write_only=True)
     late = serializers.BooleanField(read_only=True)
+
+    def to_representation(self, instance):
+        """The note says what was seen (a relapse, symptoms): medical detail (R35)."""
+        data = super().to_representation(instance)
+        if access.MEDICAL not in self.context.get("groups", frozenset()):
+            data.pop("note", None)
+        return data
 
     class Meta:
         model = EventReport

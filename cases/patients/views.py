@@ -32,9 +32,11 @@ def patient_list(request):
                query={k: str(v) for k, v in filters.items()})
     counts = None
     if access.RISK in groups:
-        totals = selectors.key_group_counts(selectors.patients_visible_to(request.user))
+        totals = selectors.key_group_counts(request.user, selectors.patients_visible_to(request.user))
         counts = [(key, label, totals[key]) for key, label in KeyGroup.choices]
-    rows = [(p, rules.days_overdue(p.next_due, as_of)) for p in page]
+    # R35: each row shows what the reader's roles on that patient's units show.
+    shown = selectors.field_groups_by_patient(access.scope_of(request.user), page)
+    rows = [(p, rules.days_overdue(p.next_due, as_of), shown[p.pk]) for p in page]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "patients/patient_list.html", {
@@ -54,7 +56,7 @@ def _ledger_kinds(groups) -> list[tuple[str, str]]:
 @login_required
 def patient_detail(request, pk: int):
     patient = selectors.patient_get_for_user(user=request.user, pk=pk, reason=request.GET.get("reason", ""))
-    groups = access.field_groups(request.user)
+    groups = selectors.patient_field_groups(request.user, patient)  # R35: the roles held for this patient
     form = FollowUpForm(request.POST or None) if access.MEDICAL in groups else None
     if request.method == "POST":
         if form is None:
