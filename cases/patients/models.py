@@ -13,7 +13,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.patients.rules import INACTIVE_STATUSES, Condition, Consent, Diagnosis, Status
+from cases.patients.rules import INACTIVE_STATUSES, Condition, Consent, DeathSource, Diagnosis, Status
 from gridmap.models import GridUnit, Household, Placed, PlacedQuerySet, Role, User
 
 TEAM_ROLES = (Role.POLICE, Role.VILLAGE_COMMITTEE, Role.VILLAGE_DOCTOR, Role.LIAISON_LEADER)
@@ -97,6 +97,10 @@ class Patient(Placed):
     consent = models.CharField(_("consent"), max_length=8, choices=Consent.choices, blank=True)
     status = models.CharField(_("management status"), max_length=8, choices=Status.choices,
                               default=Status.MANAGED)
+    # R4: a death is recorded with its date and how it became known.
+    died_on = models.DateField(_("date of death"), null=True, blank=True)
+    death_source = models.CharField(_("source of the death record"), max_length=16,
+                                    choices=DeathSource.choices, blank=True)
     guardian = models.ForeignKey(Guardian, models.SET_NULL, null=True, blank=True,
                                  related_name="patients", verbose_name=_("guardian"))
     guardian_relation = models.CharField(_("relation to guardian"), max_length=40, blank=True)

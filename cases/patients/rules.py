@@ -53,6 +53,16 @@ class Status(TextChoices):
 INACTIVE_STATUSES: frozenset[str] = frozenset({Status.DEAD, Status.REMOVED})
 
 
+class DeathSource(TextChoices):
+    """R4: how a death came to be known; a death is recorded with its date and source."""
+
+    CERTIFICATE = "死亡医学证明", _("medical death certificate")
+    POLICE = "公安户籍注销", _("household registration cancelled by the police")
+    HOSPITAL = "医疗机构告知", _("told by a hospital")
+    FAMILY = "家属告知", _("told by the family")
+    OTHER = "其他", _("other")
+
+
 class Condition(TextChoices):
     """R5: condition class after a reached follow-up."""
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from cases.patients import rules
 from cases.patients.models import EventReport, FollowUp, Patient
-from cases.patients.rules import Condition, Consent, KeyGroup, Status
+from cases.patients.rules import Condition, Consent, DeathSource, KeyGroup, Status
 from geodata.extent import SWAPPED_HINT, outside_china
 from gridmap import access
 from gridmap.calendar import local_today
@@ -15,7 +15,8 @@ from gridmap.calendar import local_today
 # Which field group (gridmap.access) each output field belongs to.
 FIELD_GROUPS = {
     access.IDENTITY: ["id", "patient_no", "name", "sex", "birth_date", "residence_address",
-                         "units", "outside", "registration_code", "status", "guardian", "team",
+                         "units", "outside", "registration_code", "status", "died_on", "death_source",
+                         "guardian", "team",
                          "lon", "lat"],
     access.ID_NUMBER: ["id_number"],
     access.RISK: ["risk_level", "risk_assessed_on", "prior_incidents", "violent_tendency",
@@ -87,14 +88,20 @@ class PatientUpdateSerializer(serializers.Serializer):
     risk_assessed_on = serializers.DateField(required=False)
     condition = serializers.ChoiceField(choices=Condition.choices, required=False)
     consent = serializers.ChoiceField(choices=Consent.choices, required=False)
+    died_on = serializers.DateField(required=False)
+    death_source = serializers.ChoiceField(choices=DeathSource.choices, required=False)
 
-    NEEDS = {"risk_level": access.RISK, "risk_assessed_on": access.RISK,
+    # The management status and a death are the medical team's to record (R4); removal from
+    # the register (出库) is a joint-meeting decision with evidence (R11), never a field edit.
+    NEEDS = {"risk_level": access.RISK, "risk_assessed_on": access.RISK, "status": access.MEDICAL,
+             "died_on": access.MEDICAL, "death_source": access.MEDICAL,
              "condition": access.MEDICAL, "consent": access.MEDICAL}
 
     def validate(self, attrs):
         groups = self.context["groups"]
         errors = {name: ["you may not change this field"] for name in attrs
                   if self.NEEDS.get(name, access.IDENTITY) not in groups}
+        errors.update(self._status_errors(attrs))
         if ("lon" in attrs) != ("lat" in attrs):
             errors["lat" if "lon" in attrs else "lon"] = ["give both lon and lat"]
         elif "lon" in attrs and outside_china(attrs["lon"], attrs["lat"]):
@@ -104,6 +111,23 @@ class PatientUpdateSerializer(serializers.Serializer):
         if "lon" in attrs:
             attrs["point"] = Point(attrs.pop("lon"), attrs.pop("lat"), srid=settings.GRIDCARE_SRID)
         return attrs
+
+    @staticmethod
+    def _status_errors(attrs) -> dict[str, list[str]]:
+        """R11: no removal by a field edit; R4: a death needs its date and source."""
+        status = attrs.get("status")
+        if status == Status.REMOVED:
+            return {"status": ["removal from the register (出库) is decided by a joint meeting with "
+                               "evidence (R11), not by changing the status"]}
+        if status == Status.DEAD:
+            missing = {name: ["required to record a death (R4)"]
+                       for name in ("died_on", "death_source") if not attrs.get(name)}
+            if attrs.get("died_on") and attrs["died_on"] > local_today():
+                missing["died_on"] = ["cannot be in the future"]
+            return missing
+        if "died_on" in attrs or "death_source" in attrs:
+            return {"status": [f"set the status to {Status.DEAD} with the date and source of the death"]}
+        return {}
 
 
 class FollowUpSerializer(serializers.ModelSerializer):

@@ -346,7 +346,7 @@ def _write_patients() -> tuple[int, int]:
     return fetch(f"""
         WITH w AS (
             INSERT INTO {PATIENT} AS p ({', '.join(WRITTEN)}, key_groups, followups_this_year,
-                                            face_to_face_due, created_at, updated_at)
+                                            face_to_face_due, death_source, created_at, updated_at)
             SELECT s.patient_no, s.name, s.id_number, coalesce(s.sex, ''), s.birth_date, s.diagnosis,
                    s.registered_on, s.residence_address, h.id, s.geom, s.resident_since,
                    {', '.join(f'u.{c}' for c in PLACEMENT)}, (a.unit_id IS NULL),
@@ -357,7 +357,7 @@ def _write_patients() -> tuple[int, int]:
                    s.consent, s.status, g.id, s.guardian_relation,
                    coalesce(string_to_array(nullif(s.prior_incidents, ''), ';'), '{{}}')::varchar[],
                    s.admissions_past_year, s.psychotic_symptoms, s.violent_tendency, s.extra,
-                   '{{}}', 0, false, now(), now()
+                   '{{}}', 0, false, '', now(), now()
             FROM stage_patients s
             LEFT JOIN stage_patient_assign a ON a.n = s.n
             LEFT JOIN {UNIT_TABLE} u ON u.id = a.unit_id
