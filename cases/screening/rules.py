@@ -42,6 +42,7 @@ CADENCE: tuple[tuple[str, int, Callable[[date], tuple[date, date]]], ...] = (
 )
 
 SMALL = "<5"  # how a masked count is shown
+WITHHELD = "—"  # a count hidden so that a masked sibling cannot be recomputed from it
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,14 @@ def legend(rules: ScreeningRules = ScreeningRules()) -> list[dict]:
 def masked(count: int, rules: ScreeningRules = ScreeningRules()) -> int | str:
     """A count as a leader may see it: below the minimum it is shown as "<5" (R35)."""
     return SMALL if count < rules.min_cell_count else count
+
+
+def withheld_with(counts: Sequence[int], rules: ScreeningRules = ScreeningRules()) -> set[int]:
+    """R35: which of the sibling counts (positions) must be hidden besides those below the
+    minimum, so that no hidden count can be recomputed as the parent's total less the
+    others: a lone masked sibling takes the smallest shown one with it."""
+    small = [i for i, n in enumerate(counts) if n < rules.min_cell_count]
+    shown = sorted((n, i) for i, n in enumerate(counts) if n >= rules.min_cell_count)
+    if len(small) == 1 and shown:
+        return {shown[0][1]}
+    return set()

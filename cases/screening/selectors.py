@@ -85,31 +85,47 @@ def coverage_at_level(campaign: Campaign, level: int) -> list[Coverage]:
 def coverage_features(*, user, campaign: Campaign, level: int, parent: GridUnit | None = None) -> dict:
     """R31 coverage of every unit of a level under the campaign (under `parent` when given)
     that the user may see (their units, and units above them), as GeoJSON with masked
-    counts: a count below the minimum is "<5", and a share computed from such a unit is
-    withheld (R35). Outlines are simplified by PostGIS."""
+    counts (R35): a count below the minimum is "<5"; a share is shown only when neither of
+    its counts is masked (coverage 0.0 of 60 households would tell that "<5" is 0); and a
+    lone masked count among siblings takes the smallest shown one with it ("—"), so that
+    the parent's total less the others does not give it back. Outlines by PostGIS."""
     shown = screening_rules()
     rows = access.scope_of(user).visible_or_above(
         CoverageCount.objects.filter(campaign=campaign, level=level), via="unit__")
     if parent is not None:
         rows = rows.under_any([parent], via="unit__")
-    rows = (rows.select_related("unit").defer("unit__geom", "unit__extra")
-            .annotate(outline=_outline("unit__geom", MAP_TOLERANCE)).order_by("unit__code"))
+    rows = list(rows.select_related("unit").defer("unit__geom", "unit__extra")
+                .annotate(outline=_outline("unit__geom", MAP_TOLERANCE)).order_by("unit__code"))
+    hidden = _withheld_among_siblings(rows, shown)
     features = []
     for row in rows:
         small = row.households < shown.min_cell_count
-        share = None if small else rules.coverage_share(row.screened, row.households)
+        masked = small or row.screened < shown.min_cell_count or row.pk in hidden
+        share = None if masked else rules.coverage_share(row.screened, row.households)
+        band = rules.coverage_colour(rules.coverage_share(row.screened, row.households), shown)
         features.append({
             "type": "Feature", "id": row.unit.code, "geometry": json.loads(row.outline),
             "properties": {
                 "code": row.unit.code, "name": row.unit.name, "level": level,
                 "households": rules.masked(row.households, shown),
-                "screened": rules.masked(row.screened, shown),
+                "screened": rules.WITHHELD if row.pk in hidden else rules.masked(row.screened, shown),
                 "coverage": None if share is None else float(share),
-                "colour": "suppressed" if small and row.households else rules.coverage_colour(share, shown),
+                "colour": "suppressed" if small and row.households else band,  # a band, not a figure
                 "target": float(campaign.target),
             },
         })
     return {"type": "FeatureCollection", "features": features, "legend": rules.legend(shown)}
+
+
+def _withheld_among_siblings(rows: list[CoverageCount], shown: rules.ScreeningRules) -> set[int]:
+    """The rows whose screened count is hidden with a lone masked sibling (rules.withheld_with)."""
+    siblings: dict[int | None, list[CoverageCount]] = {}
+    for row in rows:
+        siblings.setdefault(row.unit.parent_id, []).append(row)
+    hidden = set()
+    for group in siblings.values():
+        hidden |= {group[i].pk for i in rules.withheld_with([r.screened for r in group], shown)}
+    return hidden
 
 
 # Why raw SQL: the points are counted per hexagon (i, j) of PostGIS's hexagon grid

@@ -53,7 +53,15 @@ def transfer_list(request):
     if show == "open":
         items = items.filter(state__in=Transfer.OPEN_STATES)
     page = Paginator(items.order_by("-detected_at"), 50).get_page(request.GET.get("page"))
-    access.log(user=request.user, action="list", patient_ids=sorted({t.patient_id for t in page}),
+    # A move out of the user's units stays in their outbox, but a patient who has left their
+    # scope is no longer shown by name or number there (R35; the API answers 404 for them).
+    in_scope = set(patient_selectors.patients_visible_to(request.user).filter(
+        pk__in=[t.patient_id for t in page]).values_list("pk", flat=True))
+    alerts = list(selectors.open_alerts_for(request.user)[:50])
+    notifications = list(request.user.notifications.filter(read_at__isnull=True)[:20])
+    shown = in_scope | {a.transfer.patient_id if a.transfer_id else a.event_report.patient_id for a in alerts}
+    access.log(user=request.user, action="list",
+               patient_ids=sorted(shown | {n.patient_id for n in notifications}),
                query={"transfers": box, "show": show})
     now = timezone.now()
     scope = access.scope_of(request.user)
@@ -61,12 +69,12 @@ def transfer_list(request):
     for t in page:
         due = selectors.next_deadline(t)
         rows.append({"t": t, "due": due, "late": due is not None and due < now,
+                     "in_scope": t.patient_id in in_scope,
                      "actions": selectors.allowed_actions(scope, t),
                      "letter": box == "outbox" and t.kind == "outside" and letters.needs_letter(t)})
     return render(request, "transfers/transfer_list.html", {
-        "box": box, "show": show, "page": page, "rows": rows,
-        "alerts": selectors.open_alerts_for(request.user)[:50],
-        "notifications": request.user.notifications.filter(read_at__isnull=True)[:20],
+        "box": box, "show": show, "page": page, "rows": rows, "alerts": alerts,
+        "notifications": notifications,
     })
 
 

@@ -219,3 +219,21 @@ def test_hexagon_cells_are_the_ones_postgis_draws_and_count_every_unvisited_hous
         postgis = sorted(cursor.fetchall())
     assert mine == postgis
     assert sum(n for _, n in mine) == 3000 + 45 - 34  # households in scope minus screened ones
+
+
+def test_a_masked_count_cannot_be_recomputed_from_what_is_shown_R35(leader, campaign):
+    """Probe finding 8: households=60, screened "<5", coverage 0.0 told that screened was 0;
+    and a lone masked grid could be got back as the village's total less its sibling."""
+    Visit.objects.filter(campaign=campaign, household__micro_grid__code=MICRO_1[0]).delete()
+    coverage.visits_derive([campaign.pk])
+    coverage.coverage_rebuild([campaign.pk])
+    micro = {f["id"]: f["properties"]
+             for f in leader.get("/api/campaigns/C1/coverage/", {"level": 5}).json()["features"]}
+    assert (micro[MICRO_1[0]]["households"], micro[MICRO_1[0]]["screened"]) == (30, "<5")
+    assert micro[MICRO_1[0]]["coverage"] is None  # 0.0 would give the hidden 0 back
+    grids = {f["id"]: f["properties"]
+             for f in leader.get("/api/campaigns/C1/coverage/", {"level": 4}).json()["features"]}
+    village = leader.get("/api/campaigns/C1/coverage/", {"level": 3}).json()["features"][0]["properties"]
+    assert grids[GRID_2[0]]["screened"] == "<5"  # 3 households: masked
+    assert grids[GRID_1[0]]["screened"] == "—" and grids[GRID_1[0]]["coverage"] is None
+    assert isinstance(village["screened"], int)  # the total is shown; its parts cannot be subtracted

@@ -312,3 +312,31 @@ def test_a_transfer_is_open_exactly_while_it_has_no_closing_time(people, tmp_pat
             closed = None if state in Transfer.OPEN_STATES else transfer.detected_at
             Transfer.objects.filter(pk=transfer.pk).update(
                 state=state, closed_at=transfer.detected_at if closed is None else None)
+
+
+def test_a_patient_who_has_left_is_not_named_in_the_outbox_and_every_name_shown_is_logged(
+        people, tmp_path, client):
+    """Probe finding 7: the outbox (show=all) named patients who had left the user's scope,
+    and the alerts on the page were not in the access log."""
+    from gridmap.models import AccessLog
+
+    transfer = move(tmp_path, TOWNSHIP_2)
+    patient = transfer.patient
+    transfers.transfer_report(user=people["g1"], transfer=transfer)
+    transfers.transfer_exchange(user=people["t1_office"], transfer=transfer)
+    transfers.transfer_accept(user=people["t2_office"], transfer=transfer)
+    client.force_login(people["t1_office"])  # the origin: the patient is no longer theirs
+    page = client.get("/patients/transfers/", {"box": "outbox", "show": "all"})
+    body = page.content.decode()
+    assert page.status_code == 200 and f'data-transfer="{transfer.pk}"' in body
+    assert patient.name not in body and patient.patient_no not in body
+    assert client.get(f"/api/patients/{patient.pk}/").status_code == 404
+
+    found = transfer.detected_at
+    EventReport.objects.create(patient=patient, kind="relapse", discovered_at=found,
+                               due_by=found + timedelta(hours=6))
+    assert transfers.transfers_sweep(now=found + timedelta(hours=7))["event_overdue"] == 1
+    client.force_login(people["t2_office"])  # the patient's township now: the alert names them
+    assert patient.patient_no in client.get("/patients/transfers/", {"box": "outbox"}).content.decode()
+    log = AccessLog.objects.filter(user=people["t2_office"], query__transfers="outbox").latest("at")
+    assert patient.pk in log.patient_ids
