@@ -3,10 +3,39 @@ the value or raises CellError with a message for `row N, column C: message`."""
 
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
 from geodata.readers import blank
+
+# Plausible dates (every file, form and API field): nothing before 1900; what has happened
+# (a birth, a follow-up, a visit) at most a day ahead of today (clocks and time zones
+# differ by less), what is planned (a campaign's window) before 2100.
+EARLIEST = date(1900, 1, 1)
+LATEST_PLANNED = date(2099, 12, 31)
+
+
+def date_problem(day: date, *, planned: bool = False) -> str | None:
+    """What makes a date implausible, or None."""
+    if isinstance(day, datetime):
+        day = timezone.localtime(day).date() if timezone.is_aware(day) else day.date()
+    if day < EARLIEST:
+        return f"{day} is before {EARLIEST}"
+    latest = LATEST_PLANNED if planned else timezone.localdate() + timedelta(days=1)
+    if day > latest:
+        return f"{day} is after {latest}" if planned else f"{day} is in the future"
+    return None
+
+
+def plausible_date(value) -> None:
+    """Validator for forms and API fields of something that has happened (a date or an
+    aware datetime): ValidationError when implausible."""
+    problem = date_problem(value) if value is not None else None
+    if problem:
+        raise ValidationError(problem)
 
 YES = {"是", "y", "yes", "true", "1", "有"}
 NO = {"否", "n", "no", "false", "0", "无"}
@@ -42,8 +71,9 @@ def extra_json(record: dict, known) -> str:
     return to_json({str(k): text(v) for k, v in record.items() if k not in known and text(v)})
 
 
-def parse_date(value) -> date | None:
-    """YYYY-MM-DD (also / . or 年月日, and Excel's "YYYY-MM-DD 00:00:00"); blank is None."""
+def parse_date(value, *, planned: bool = False) -> date | None:
+    """YYYY-MM-DD (also / . or 年月日, and Excel's "YYYY-MM-DD 00:00:00"); blank is None.
+    A plausible date (date_problem): `planned` for a date that may lie ahead."""
     value = text(value)
     if not value:
         return None
@@ -51,13 +81,18 @@ def parse_date(value) -> date | None:
     if not match:
         raise CellError(f"{value!r} is not a date (YYYY-MM-DD)")
     try:
-        return date(*(int(g) for g in match.groups()))
+        day = date(*(int(g) for g in match.groups()))
     except ValueError:
         raise CellError(f"{value!r} is not a real date") from None
+    problem = date_problem(day, planned=planned)
+    if problem:
+        raise CellError(problem)
+    return day
 
 
 def parse_datetime(value) -> datetime | None:
-    """YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], naive (the caller applies Asia/Shanghai)."""
+    """YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], naive (the caller applies the local zone), of
+    something that has happened (a plausible date, date_problem)."""
     value = text(value)
     if not value:
         return None
@@ -65,9 +100,13 @@ def parse_datetime(value) -> datetime | None:
     if not match:
         raise CellError(f"{value!r} is not a date or time (YYYY-MM-DD HH:MM)")
     try:
-        return datetime(*(int(g or 0) for g in match.groups()))
+        moment = datetime(*(int(g or 0) for g in match.groups()))
     except ValueError:
         raise CellError(f"{value!r} is not a real date or time") from None
+    problem = date_problem(moment)
+    if problem:
+        raise CellError(problem)
+    return moment
 
 
 def parse_bool(value) -> bool | None:
@@ -159,3 +198,11 @@ class RowCells:
         for column in columns:
             if not text(self.record[column]):
                 self.fail(column, f"{column} is required", "required")
+
+    def text(self, column: str, max_length: int | None = None) -> str:
+        """The cell as text, reported when longer than the field it fills holds."""
+        value = text(self.record[column])
+        if max_length is not None and len(value) > max_length:
+            self.fail(column, f"{len(value)} characters, more than the {max_length} allowed", "too_long")
+            return value[:max_length]
+        return value

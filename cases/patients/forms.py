@@ -6,13 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.patients.models import EventReport, FollowUp
 from cases.patients.rules import Condition, KeyGroup
+from geodata.cells import plausible_date
 from geodata.extent import outside_china
 
 
 class FollowUpForm(forms.Form):
     """One follow-up attempt (formats.md §4); R5–R10 are applied when it is saved."""
 
-    followed_at = forms.DateTimeField(label=_("Followed up at"),
+    followed_at = forms.DateTimeField(label=_("Followed up at"), validators=[plausible_date],
                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     method = forms.ChoiceField(label=_("Method"), choices=FollowUp.Method.choices)
     reached = forms.TypedChoiceField(label=_("Reached the patient or family"),
@@ -50,9 +51,9 @@ class EventReportForm(forms.Form):
     """R27/R28: an event discovered about a patient, reported to the township group."""
 
     kind = forms.ChoiceField(label=_("Event"), choices=EventReport.Kind.choices)
-    discovered_at = forms.DateTimeField(label=_("Discovered at"),
+    discovered_at = forms.DateTimeField(label=_("Discovered at"), validators=[plausible_date],
                                         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000)
 
     def clean_discovered_at(self):
         value = self.cleaned_data["discovered_at"]

@@ -8,9 +8,12 @@ from rest_framework import serializers
 from cases.patients import rules
 from cases.patients.models import EventReport, FollowUp, Patient
 from cases.patients.rules import Condition, Consent, DeathSource, KeyGroup, Status
+from geodata.cells import plausible_date
 from geodata.extent import SWAPPED_HINT, outside_china
 from gridmap import access
 from gridmap.calendar import local_today
+
+NOTE_LENGTH = 2000  # an event's note: what was seen, not a document
 
 # Which field group (gridmap.access) each output field belongs to.
 FIELD_GROUPS = {
@@ -81,14 +84,14 @@ class PatientUpdateSerializer(serializers.Serializer):
 
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     residence_address = serializers.CharField(max_length=300, required=False)
-    resident_since = serializers.DateField(required=False, allow_null=True)
+    resident_since = serializers.DateField(required=False, allow_null=True, validators=[plausible_date])
     lon = serializers.FloatField(required=False)
     lat = serializers.FloatField(required=False)
     risk_level = serializers.IntegerField(min_value=0, max_value=5, required=False)  # R2
-    risk_assessed_on = serializers.DateField(required=False)
+    risk_assessed_on = serializers.DateField(required=False, validators=[plausible_date])
     condition = serializers.ChoiceField(choices=Condition.choices, required=False)
     consent = serializers.ChoiceField(choices=Consent.choices, required=False)
-    died_on = serializers.DateField(required=False)
+    died_on = serializers.DateField(required=False, validators=[plausible_date])
     death_source = serializers.ChoiceField(choices=DeathSource.choices, required=False)
 
     # The management status and a death are the medical team's to record (R4); removal from
@@ -136,7 +139,8 @@ class FollowUpSerializer(serializers.ModelSerializer):
     class Meta:
         model = FollowUp
         fields = ["id", "followed_at", "method", "reached", "condition", "risk_level", "medication"]
-        extra_kwargs = {"risk_level": {"min_value": 0, "max_value": 5}}
+        extra_kwargs = {"risk_level": {"min_value": 0, "max_value": 5},
+                        "followed_at": {"validators": [plausible_date]}}
 
     def validate(self, attrs):
         if not attrs.get("reached") and attrs.get("condition"):
@@ -165,6 +169,7 @@ class EventReportSerializer(serializers.ModelSerializer):
 
     reported = serializers.BooleanField(default=True, write_only=True)
     late = serializers.BooleanField(read_only=True)
+    note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True)
 
     def to_representation(self, instance):
         """The note says what was seen (a relapse, symptoms): medical detail (R35)."""
@@ -181,4 +186,5 @@ class EventReportSerializer(serializers.ModelSerializer):
     def validate_discovered_at(self, value):
         if value > timezone.now():
             raise serializers.ValidationError("cannot be in the future")
+        plausible_date(value)
         return value

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from cases.screening import selectors, services
 from cases.screening.models import Campaign, Visit
+from geodata.cells import plausible_date
 from geodata.extent import SWAPPED_HINT, outside_china
 from gridmap import access
 from gridmap.calendar import local_today
@@ -94,6 +95,7 @@ class VisitSerializer(serializers.Serializer):
     def validate_visited_at(self, value):
         if value > timezone.now():
             raise serializers.ValidationError("cannot be in the future")
+        plausible_date(value)
         return value
 
     def validate(self, attrs):

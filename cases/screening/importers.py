@@ -106,13 +106,15 @@ def _check_campaign(n: int, record: dict, report: ImportReport) -> tuple:
     fail, cell = row.fail, row.cell
     row.require(CAMPAIGN_REQUIRED)
     kind = cell("kind", parse_choice, KINDS, "kind")
-    starts_on, ends_on = cell("starts_on", parse_date), cell("ends_on", parse_date)
+    starts_on = cell("starts_on", parse_date, planned=True)
+    ends_on = cell("ends_on", parse_date, planned=True)
     if starts_on and ends_on and ends_on < starts_on:
         fail("ends_on", f"{ends_on} is before starts_on {starts_on}")
     target = cell("target", parse_share)
     if target is None:
         target = FULL_TARGET if kind == Campaign.Kind.ANNUAL_FULL else DEFAULT_TARGET
-    return (n, text(record["code"]), text(record["name"]), kind, text(record["scope_code"]),
+    return (n, row.text("code", Campaign._meta.get_field("code").max_length),
+            row.text("name", Campaign._meta.get_field("name").max_length), kind, row.text("scope_code", 64),
             starts_on, ends_on, target, extra_json(record, CAMPAIGN_COLUMNS))
 
 
@@ -220,9 +222,10 @@ def _check_visit(n: int, record: dict, report: ImportReport) -> tuple:
         fail("lon", f"({lon}, {lat}) lies outside China's extent: {SWAPPED_HINT}")
         lon = lat = None
     return (
-        n, text(record["campaign_code"]), text(record["household_code"]),
+        n, row.text("campaign_code", 64), row.text("household_code", 64),
         visited_at.replace(tzinfo=local_zone()) if visited_at else None,  # local wall time
-        text(record["worker"]), lon, lat, cell("result", parse_choice, RESULTS, "result"),
+        row.text("worker", User._meta.get_field("username").max_length), lon, lat,
+        cell("result", parse_choice, RESULTS, "result"),
         extra_json(record, VISIT_COLUMNS),
     )
 

@@ -4,7 +4,7 @@ around one selector or service; gridmap.access decides what is in a person's sco
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,7 +84,9 @@ def suspected_cases(request):
     confirm one (link the patient registered for it) or exclude it."""
     cases = selectors.suspected_cases_for(request.user)
     if request.method == "POST":
-        case = get_object_or_404(cases, pk=request.POST.get("case"))
+        if not request.POST.get("case", "").isdigit():
+            return HttpResponseBadRequest(_("Which suspected case? (a case number)"))
+        case = get_object_or_404(cases, pk=request.POST["case"])
         if request.POST.get("action") == "exclude":
             services.suspected_case_close(case=case, excluded=True)
         else:

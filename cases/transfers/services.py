@@ -329,6 +329,15 @@ def _clear_alerts(transfer: Transfer, kind: str) -> None:
         cleared_at=timezone.now())
 
 
+TEXT_LIMIT = 2000  # an explanation, a reason or a resolution: words, not a document
+
+
+def _bounded(text: str, what: str) -> str:
+    if len(text) > TEXT_LIMIT:
+        raise TransitionError(f"the {what} is longer than {TEXT_LIMIT} characters")
+    return text
+
+
 def _require(user, unit_id, roles, what: str) -> None:
     if not access.acts_for(user, unit_id, roles):
         raise TransitionError(f"only {what} can do this")
@@ -395,6 +404,7 @@ def transfer_dispute(*, user, transfer: Transfer, explanation: str, files=()) ->
     _require(user, transfer.to_unit_id, TOWNSHIP_GROUP, "the destination's township group")
     if not explanation.strip():
         raise TransitionError("a dispute needs a written explanation")
+    _bounded(explanation, "explanation")
     patient = transfer.patient
     _advance(transfer, expected=(Transfer.State.REPORTED, Transfer.State.EXCHANGED),
              state=Transfer.State.DISPUTED, disputed_at=timezone.now(), dispute_explanation=explanation,
@@ -428,8 +438,8 @@ def transfer_resolve(*, user, transfer: Transfer, accept: bool, resolution: str)
     elif not access.scope_of(user).everything:  # the office above the counties serves them all
         raise TransitionError("only the office above the counties can resolve this")
     now = timezone.now()
-    _advance(transfer, expected=(Transfer.State.ESCALATED,), state=Transfer.State.RESOLVED,
-             closed_at=now, resolution=resolution, accepted_at=now if accept else None)
+    _advance(transfer, expected=(Transfer.State.ESCALATED,), state=Transfer.State.RESOLVED, closed_at=now,
+             resolution=_bounded(resolution, "resolution"), accepted_at=now if accept else None)
     if accept:
         _rehome(transfer)
 
@@ -438,7 +448,7 @@ def transfer_resolve(*, user, transfer: Transfer, accept: bool, resolution: str)
 def transfer_cancel(*, user, transfer: Transfer, reason: str) -> None:
     """The origin's township group withdraws a move (wrongly detected, patient back)."""
     _require(user, transfer.from_unit_id, TOWNSHIP_GROUP, "the origin's township group")
-    _close(transfer, Transfer.State.CANCELLED, resolution=reason)
+    _close(transfer, Transfer.State.CANCELLED, resolution=_bounded(reason, "reason"))
 
 
 def _close(transfer: Transfer, state: str, *, resolution: str) -> None:

@@ -27,13 +27,15 @@ from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_csv, create_stage, execute, fetch, secondary_indexes_dropped, srid
 from gridmap import services
 from gridmap.importers.grid_units import size_warnings
-from gridmap.models import LEVEL_FIELDS
+from gridmap.models import LEVEL_FIELDS, Household
 from gridmap.services import HOUSEHOLD_TABLE, UNIT_TABLE
 
 HOUSEHOLD_COLUMNS = {
     "code": "地址编码", "address": "地址", "residents": "人口数", "lon": "经度", "lat": "纬度",
 }
 OUTSIDE_LISTED = 1000  # points in no unit listed one by one; the rest are counted
+CODE_LENGTH = Household._meta.get_field("code").max_length
+ADDRESS_LENGTH = Household._meta.get_field("address").max_length
 
 
 def households_import(
@@ -128,6 +130,10 @@ def _validate(frame: pd.DataFrame, lon: np.ndarray, lat: np.ndarray,
         (codes.duplicated() & (codes != ""), "code", "duplicate_code",
          lambda i: f"duplicate code {codes.iat[i]}"),
         (addresses == "", "address", "required", lambda i: "address is required"),
+        (codes.str.len() > CODE_LENGTH, "code", "too_long",
+         lambda i: f"{len(codes.iat[i])} characters, more than the {CODE_LENGTH} allowed"),
+        (addresses.str.len() > ADDRESS_LENGTH, "address", "too_long",
+         lambda i: f"{len(addresses.iat[i])} characters, more than the {ADDRESS_LENGTH} allowed"),
         ((residents_raw != "") & ~((residents % 1 == 0) & (residents >= 0)), "residents",
          "bad_number", lambda i: f"residents must be a whole number, not {residents_raw.iat[i]!r}"),
         (no_point, "geometry", "bad_point", lambda i: "a point (lon/lat) is required"),

@@ -10,6 +10,8 @@ STAFF_COLUMNS = {
     "username": "账号", "name": "姓名", "phone": "电话", "role": "角色", "unit_code": "负责单元编码",
 }
 REQUIRED = ("username", "name", "role", "unit_code")
+TEXT_LIMITS = {column: User._meta.get_field(field).max_length
+               for column, field in (("username", "username"), ("name", "full_name"), ("phone", "phone"))}
 ROLE_LABELS_ZH = {
     "区县重精办": "county_office", "乡镇综治办": "township_office", "卫生院精防人员": "health_staff",
     "民警": "police", "村两委": "village_committee", "联村领导": "liaison_leader",
@@ -38,6 +40,8 @@ def staff_import(
             (not row["username"], "username", "username is required"),
             (not row["name"], "name", "name is required"),
             (role not in Role.values, "role", f"unknown role {row['role']!r}"),
+            *((len(row[column]) > limit, column, f"more than the {limit} characters allowed")
+              for column, limit in TEXT_LIMITS.items()),
             (row["unit_code"] not in units, "unit_code", f"unknown unit {row['unit_code']!r}"),
         ]
         for failed, column, message in checks:

@@ -237,3 +237,10 @@ def test_a_masked_count_cannot_be_recomputed_from_what_is_shown_R35(leader, camp
     assert grids[GRID_2[0]]["screened"] == "<5"  # 3 households: masked
     assert grids[GRID_1[0]]["screened"] == "—" and grids[GRID_1[0]]["coverage"] is None
     assert isinstance(village["screened"], int)  # the total is shown; its parts cannot be subtracted
+
+
+def test_a_visit_dated_before_1900_is_400(campaign, leader):
+    response = leader.post("/api/campaigns/C1/visits/", {
+        "household_code": "6107270010010101-00", "visited_at": "1899-06-01T10:00:00+08:00",
+        "result": "无异常"}, format="json")
+    assert response.status_code == 400 and "visited_at" in response.json()

@@ -8,7 +8,7 @@ from django.conf import settings
 from cases.patients import rules
 from cases.patients.models import FollowUp, Patient, RiskAssessment
 from cases.patients.services import patients_classify
-from geodata.cells import RowCells, extra_json, parse_bool, parse_choice, parse_datetime, parse_int, text
+from geodata.cells import RowCells, extra_json, parse_bool, parse_choice, parse_datetime, parse_int
 from geodata.readers import read_ledger
 from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_rows, create_stage, execute, fetch
@@ -83,7 +83,7 @@ def _check(n: int, record: dict, report: ImportReport) -> tuple:
     if reached is False and condition:
         row.fail("condition", "condition must be blank when the patient was not reached")
     return (
-        n, text(record["patient_no"]),
+        n, row.text("patient_no", Patient._meta.get_field("patient_no").max_length),
         followed_at.replace(tzinfo=local_zone()) if followed_at else None,  # local wall time
         cell("method", parse_choice, METHODS, "method"), reached, condition,
         cell("risk_level", parse_int, low=0, high=5),  # R2

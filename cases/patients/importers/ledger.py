@@ -67,6 +67,15 @@ STAGE_COLUMNS = (
     "violent_tendency bool, extra jsonb"
 )
 STAGE_NAMES = [c.split()[0] for c in STAGE_COLUMNS.split(", ")]
+# The text columns and the most their field holds (from the models: one source).
+TEXT_LIMITS = {
+    column: model._meta.get_field(field).max_length for column, (model, field) in {
+        "patient_no": (Patient, "patient_no"), "name": (Patient, "name"),
+        "residence_address": (Patient, "residence_address"), "household_code": (Patient, "patient_no"),
+        "registration_address": (Patient, "registration_address"),
+        "registration_code": (Patient, "registration_code"), "guardian_name": (Guardian, "name"),
+        "guardian_phone": (Guardian, "phone"), "guardian_relation": (Patient, "guardian_relation"),
+    }.items()}
 
 
 class ResidenceChanges(Protocol):
@@ -167,9 +176,7 @@ class _Row(RowCells):
 
     def check(self, point) -> dict:
         r = self.record
-        v = {"n": self.n, **{c: text(r[c]) for c in (
-            "patient_no", "name", "residence_address", "household_code", "registration_address",
-            "registration_code", "guardian_name", "guardian_phone", "guardian_relation")}}
+        v = {"n": self.n, **{c: self.text(c, limit) for c, limit in TEXT_LIMITS.items()}}
         self.require(REQUIRED)
         v["diagnosis"] = rules.canonical_diagnosis(text(r["diagnosis"]))
         if text(r["diagnosis"]) and v["diagnosis"] is None:
