@@ -25,15 +25,23 @@ MOVED = {  # table -> the model that owns it now
 }
 
 
-def _fingerprints() -> dict[str, tuple[int, str]]:
-    """Every moved table's row count and a digest of all its rows, read in SQL."""
+def _fingerprints(columns: dict[str, list[str]] | None = None) -> dict[str, tuple[int, str]]:
+    """Every moved table's row count and a digest of all its rows (of `columns`, when given:
+    the columns a table had in the old schema), read in SQL."""
     out = {}
     with connection.cursor() as cursor:
-        for table in MOVED:  # identifiers from the list above
-            cursor.execute(f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) "
+        for table in MOVED:  # identifiers from the list above and from the catalogue
+            picked = ", ".join(f't."{c}"' for c in columns[table]) if columns else "t.*"
+            cursor.execute(f"SELECT count(*), md5(coalesce(string_agg(ROW({picked})::text, '|' ORDER BY t.id), '')) "
                            f"FROM {table} t")
             out[table] = cursor.fetchone()
     return out
+
+
+def _columns() -> dict[str, list[str]]:
+    with connection.cursor() as cursor:
+        return {table: [c.name for c in connection.introspection.get_table_description(cursor, table)]
+                for table in MOVED}
 
 
 def _migrate(targets) -> MigrationExecutor:
@@ -47,18 +55,19 @@ def _migrate(targets) -> MigrationExecutor:
 def test_a_database_of_the_old_schema_with_the_demo_migrates_and_keeps_every_row(tmp_path):
     demo_county_load(out_dir=tmp_path, seed=7, today=date(2026, 6, 30), townships=2, villages=(2, 3),
                      households=1500)
-    loaded = _fingerprints()
-    assert all(n for table, (n, _) in loaded.items()
-               if table not in ("cases_transferattachment", "cases_calendarday")), loaded
-
-    old = _migrate(BEFORE).loader.project_state(BEFORE).apps  # the schema of before, same rows
-    assert old.get_model("cases", "Patient").objects.count() == loaded["cases_patient"][0]
-    assert old.get_model("cases", "Visit").objects.count() == loaded["cases_visit"][0]
-    assert _fingerprints() == loaded
-
-    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
-    assert _fingerprints() == loaded
+    counts = {table: n for table, (n, _) in _fingerprints().items()}
+    assert all(n for table, n in counts.items() if table not in ("cases_transferattachment", "cases_calendarday"))
+    try:
+        old = _migrate(BEFORE).loader.project_state(BEFORE).apps  # the schema of before, same rows
+        assert old.get_model("cases", "Patient").objects.count() == counts["cases_patient"]
+        assert old.get_model("cases", "Visit").objects.count() == counts["cases_visit"]
+        columns = _columns()
+        before = _fingerprints(columns)
+        assert {table: n for table, (n, _) in before.items()} == counts
+    finally:
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    assert _fingerprints(columns) == before  # every row, every value of before
     for table, label in MOVED.items():
         model = apps.get_model(label)
         assert model._meta.db_table == table
-        assert model.objects.count() == loaded[table][0], label
+        assert model.objects.count() == counts[table], label
