@@ -552,7 +552,7 @@ def _checked(report: ImportReport) -> dict:
         raise DemoLoadError(f"{report.summary()}\n{lines}")
     keys = dict(Counter(problem.key for problem in report.warnings))
     return {"created": report.created, "updated": report.updated,
-            "unchanged": report.unchanged, "warnings": len(report.warnings),
+            "unchanged": report.unchanged, "warnings": report.warning_count,
             "warning_keys": keys, "stats": report.stats}
 
 

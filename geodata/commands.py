@@ -50,8 +50,12 @@ class ImportCommand(BaseCommand):
     def print_report(self, report: ImportReport) -> None:
         for problem in report.errors:
             self.stderr.write(f"error: {problem}")
+        if report.error_count > len(report.errors):
+            self.stderr.write(f"... and {report.error_count - len(report.errors)} more error(s)")
         for problem in report.warnings:
             self.stdout.write(self.style.WARNING(f"warning: {problem}"))
+        if report.warning_count > len(report.warnings):
+            self.stdout.write(f"... and {report.warning_count - len(report.warnings)} more warning(s)")
         if report.ok:
             self.stdout.write(self.style.SUCCESS(report.summary()))
             for key, value in report.stats.items():

@@ -37,8 +37,15 @@ class Problem:
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
+LISTED = 1000  # problems of each kind kept one by one; the rest are counted (probe finding 10)
+
+
 @dataclass
 class ImportReport:
+    """What an import found and did. Only the first LISTED errors and warnings are kept
+    (a file with a million bad rows gives a report of a few hundred kilobytes); every one
+    is counted in `error_count` and `warning_count`."""
+
     kind: str
     dry_run: bool = False
     read: int = 0
@@ -47,6 +54,8 @@ class ImportReport:
     unchanged: int = 0
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    error_count: int = 0
+    warning_count: int = 0
     stats: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds per phase, for users and bench/
 
@@ -84,13 +93,21 @@ class ImportReport:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.error_count
 
     def error(self, where: str, key: str, message: str) -> None:
-        self.errors.append(Problem(where, key, message))
+        self.error_count += 1
+        if len(self.errors) < LISTED:
+            self.errors.append(Problem(where, key, message))
 
     def warn(self, where: str, key: str, message: str) -> None:
-        self.warnings.append(Problem(where, key, message))
+        self.warning_count += 1
+        if len(self.warnings) < LISTED:
+            self.warnings.append(Problem(where, key, message))
+
+    def more_errors(self, n: int) -> None:
+        """Count errors found but not listed (an importer that stopped building them)."""
+        self.error_count += n
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -101,12 +118,12 @@ class ImportReport:
         mode = " (dry run: nothing written)" if self.dry_run else ""
         if not self.ok:
             return (
-                f"{self.kind}: {len(self.errors)} error(s) in {self.read} record(s); "
+                f"{self.kind}: {self.error_count} error(s) in {self.read} record(s); "
                 f"nothing was changed{mode}"
             )
         return (
             f"{self.kind}: read {self.read}, created {self.created}, updated {self.updated}, "
-            f"unchanged {self.unchanged}, warnings {len(self.warnings)}{mode}"
+            f"unchanged {self.unchanged}, warnings {self.warning_count}{mode}"
         )
 
 
@@ -119,7 +136,7 @@ def run_atomic(report: ImportReport, *, dry_run: bool, body: Callable[[], None])
     try:
         with transaction.atomic():
             body()
-            if report.errors or dry_run:
+            if not report.ok or dry_run:
                 raise ImportAborted
     except ImportAborted:
         pass

@@ -75,7 +75,7 @@ def campaigns_import(
                 ORDER BY s.n
             """):
                 report.error(f"row {n}, column scope_code", "unknown_unit", f"unknown unit {code!r}")
-        if report.errors:
+        if not report.ok:
             return
         with report.phase("write"):
             report.wrote(*_write_campaigns())
@@ -190,7 +190,7 @@ def screening_import(
             create_stage("stage_visits", VISIT_STAGE)
             copy_rows("stage_visits", _names(VISIT_STAGE), rows)
             _check_codes(report)
-        if report.errors:
+        if not report.ok:
             return
         with report.phase("write"):
             report.wrote(*_write_visits())

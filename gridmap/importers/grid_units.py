@@ -53,7 +53,7 @@ def grid_units_import(
         step(0.5, "checked parents")
         _grid_check_spatial(report)
         step(0.8, "checked geometry")
-        if report.errors:
+        if not report.ok:
             return
         _grid_write(report, import_run_id)
         services.grid_units_refresh_ancestry()
@@ -85,7 +85,7 @@ def _grid_rows(frame: pd.DataFrame, geoms: np.ndarray, report: ImportReport) -> 
     records = frame[list(GRID_COLUMNS)].to_dict("records")
     for n, (record, geom, extra) in enumerate(zip(records, geoms, extras, strict=True), start=1):
         where = f"feature {n}"
-        errors_before = len(report.errors)
+        errors_before = report.error_count
         code = "" if blank(record["code"]) else str(record["code"]).strip()
         name = "" if blank(record["name"]) else str(record["name"]).strip()
         parent = "" if blank(record["parent_code"]) else str(record["parent_code"]).strip()
@@ -116,7 +116,7 @@ def _grid_rows(frame: pd.DataFrame, geoms: np.ndarray, report: ImportReport) -> 
         if geom is None or shapely.is_empty(geom):
             report.error(where, "empty_geometry", "empty geometry")
             geom = None
-        ok = len(report.errors) == errors_before
+        ok = report.error_count == errors_before
         rows.append((n, code, name, level or 0, parent, to_json(extra), ok))
         rows[-1] = rows[-1] + (geom,)
     hexes = ewkb_hex(np.array([r[-1] for r in rows], dtype=object)) if rows else []

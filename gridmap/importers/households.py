@@ -23,7 +23,7 @@ from geodata.readers import (
     read_table,
     read_vector,
 )
-from geodata.report import ImportReport, Progress, run_atomic
+from geodata.report import LISTED, ImportReport, Progress, run_atomic
 from geodata.staging import copy_csv, create_stage, execute, fetch, secondary_indexes_dropped, srid
 from gridmap import services
 from gridmap.importers.grid_units import size_warnings
@@ -60,7 +60,7 @@ def households_import(
     with report.phase("validate"):
         table = _validate(frame, lon, lat, report)
     step(0.4, "checked rows")
-    if report.errors:
+    if not report.ok:
         return report
 
     def body() -> None:
@@ -140,10 +140,12 @@ def _validate(frame: pd.DataFrame, lon: np.ndarray, lat: np.ndarray,
         (~no_point & outside_china(lon, lat), "geometry", "outside_china",
          lambda i: f"({lon[i]:.5f}, {lat[i]:.5f}) lies outside China's extent: {SWAPPED_HINT}"),
     ]
-    bad = [(i, column, key, message(i)) for mask, column, key, message in checks
-           for i in np.flatnonzero(np.asarray(mask))]
-    for i, column, key, message in sorted(bad):
-        report.error(f"row {i + 1}, column {column}", key, message)
+    found = [(i, order) for order, (mask, *_) in enumerate(checks) for i in np.flatnonzero(np.asarray(mask))]
+    found.sort()
+    for i, order in found[:LISTED]:  # messages only for the rows the report lists
+        _, column, key, message = checks[order]
+        report.error(f"row {i + 1}, column {column}", key, message(i))
+    report.more_errors(max(0, len(found) - LISTED))
     others = [c for c in frame.columns if c not in HOUSEHOLD_COLUMNS]
     extra = (frame[others].to_json(orient="records", lines=True, force_ascii=False).splitlines()
              if others else None)

@@ -51,7 +51,7 @@ def staff_import(
                                                      "roles": set()})
         person["roles"].add((role, units.get(row["unit_code"])))
     step(0.5, "checked rows")
-    if report.errors:
+    if not report.ok:
         return report
 
     def body() -> None:

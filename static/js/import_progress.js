@@ -20,7 +20,9 @@
     root.dataset.status = data.status;
     if (data.status === "done" || data.status === "failed") {
       const r = data.report;
-      const counts = { ...r, errors: r.errors.length, warnings: r.warnings.length };
+      // The report lists the first problems of each kind and counts them all.
+      const counts = { ...r, errors: r.error_count ?? r.errors.length,
+                       warnings: r.warning_count ?? r.warnings.length };
       document.getElementById("summary").textContent =
         root.dataset.labelSummary.replace(/\{(\w+)\}/g, (_, key) => counts[key]);
       fill("errors", r.errors);

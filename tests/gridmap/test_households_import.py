@@ -5,6 +5,8 @@ import json
 import pytest
 from django.db import connection
 
+from config.importers import households_import
+from geodata.report import LISTED
 from gridmap.models import GridUnit, Household
 from tests.conftest import GRID_1, MICRO_1, MICRO_2, MICRO_3, MICRO_4, TOWNSHIP_1, TOWNSHIP_2
 from tests.helpers import run_import
@@ -199,3 +201,19 @@ def test_a_first_load_dry_run_leaves_the_indexes(small_grid, tmp_path):
     before = _household_indexes()
     ok, _ = run_import("function", "import_households", households_csv(tmp_path), dry_run=True)
     assert ok and _household_indexes() == before
+
+
+
+def test_a_file_of_many_bad_rows_lists_the_first_and_counts_them_all(small_grid, tmp_path):
+    """Probe finding 10: a report keeps the first LISTED problems one by one and counts every
+    one, so a file of bad rows cannot fill the database or the page with messages."""
+    bad = [("", "无编码", "1", "106.05", "33.05")] * (LISTED + 500)
+    path = households_csv(tmp_path, bad, name="many.csv")
+    report = households_import(path=path)
+    assert not report.ok and report.error_count == LISTED + 500 and len(report.errors) == LISTED
+    assert report.errors[-1].where == f"row {LISTED}, column code"
+    assert f"{LISTED + 500} error(s)" in report.summary()
+    ok, text = run_import("command", "import_households", path)
+    assert not ok and "... and 500 more error(s)" in text
+    assert f"row {LISTED + 1}, column code" not in text
+    assert Household.objects.count() == 0

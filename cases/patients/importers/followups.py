@@ -40,7 +40,7 @@ def followups_import(
     with report.phase("validate"):
         rows = [_check(n, record, report) for n, record in enumerate(frame.to_dict("records"), 1)]
     step(0.3, "checked rows")
-    if report.errors:
+    if not report.ok:
         return report
 
     def body() -> None:
@@ -61,7 +61,7 @@ def followups_import(
             for first, n in duplicates:
                 report.error(f"row {n}, column followed_at", "duplicate",
                              f"the same follow-up as row {first}")
-            if report.errors:
+            if not report.ok:
                 return
             report.wrote(*_write())
             _refresh_patients()

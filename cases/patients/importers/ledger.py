@@ -113,14 +113,14 @@ def patients_import(
     with report.phase("validate"):
         rows = _validate(frame, source, report)
     step(0.3, "checked rows")
-    if report.errors:
+    if not report.ok:
         return report
 
     def body() -> None:
         with report.phase("stage"):
             _stage(rows)
             _check_households(report)
-        if report.errors:
+        if not report.ok:
             return
         with report.phase("assign"):
             for statement in services.point_assignment_sql("stage_patients", "n", "stage_patient_assign"):
