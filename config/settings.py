@@ -231,7 +231,10 @@ GRIDCARE_DEADLINES = {
 # Which function imports each kind of file (the upload page, its RQ job and the import
 # commands): config.importers composes each app's importer with what the apps above it
 # add (moves for a patient ledger, coverage for households).
-GRIDCARE_IMPORTERS = "config.importers.IMPORTERS"
+GRIDCARE_IMPORTERS = env_str("GRIDCARE_IMPORTERS", "config.importers.IMPORTERS")
+# Uploaded files are deleted once their run has read them; a crashed run's file is kept
+# (mode 0600) this many days so that it can be run again (probe finding 10).
+GRIDCARE_UPLOAD_KEEP_DAYS = env_float("GRIDCARE_UPLOAD_KEEP_DAYS", 7.0)
 
 # Screening (domain-rules R31, R32; configurable).
 GRIDCARE_SCREENING = {

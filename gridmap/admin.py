@@ -7,8 +7,7 @@ from pathlib import Path
 
 import django_rq
 from django import forms
-from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
@@ -20,7 +19,12 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from gridmap import services
-from gridmap.jobs import import_run_enqueue
+from gridmap.jobs import (
+    import_run_again,
+    import_run_enqueue,
+    import_runs_reconcile,
+    upload_save,
+)
 from gridmap.models import (
     AccessLog,
     CalendarDay,
@@ -110,6 +114,11 @@ class ImportForm(forms.Form):
         return kind
 
 
+def _can_run_again(run: ImportRun) -> bool:
+    return run.status == ImportRun.Status.FAILED and bool(run.options.get("path")) and \
+        Path(run.options["path"]).is_file()
+
+
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     list_display = ("created_at", "kind", "filename", "status", "dry_run", "created_by")
@@ -126,6 +135,8 @@ class ImportRunAdmin(admin.ModelAdmin):
                  name="gridmap_import_progress"),
             path("<int:pk>/status/", self.admin_site.admin_view(self.status_view),
                  name="gridmap_import_status"),
+            path("<int:pk>/again/", self.admin_site.admin_view(self.again_view),
+                 name="gridmap_import_again"),
         ] + super().get_urls()
 
     def _run_for(self, request, pk) -> ImportRun:
@@ -146,12 +157,7 @@ class ImportRunAdmin(admin.ModelAdmin):
                 kind=form.cleaned_data["kind"], filename=Path(upload.name).name,
                 dry_run=form.cleaned_data["dry_run"], created_by=request.user,
             )
-            folder = Path(settings.MEDIA_ROOT) / "imports" / str(run.pk)
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / Path(upload.name).name
-            with target.open("wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
+            target = upload_save(run, upload)
             as_of = form.cleaned_data["as_of"]
             run.options = {"path": str(target), "source_crs": form.cleaned_data["source_crs"] or None,
                            "as_of": as_of.isoformat() if as_of else None}
@@ -164,12 +170,29 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def progress_view(self, request, pk):
         run = self._run_for(request, pk)
-        context = {**self.admin_site.each_context(request), "run": run,
+        context = {**self.admin_site.each_context(request), "run": run, "again": _can_run_again(run),
                    "title": _("Import progress"), "opts": self.model._meta}
         return render(request, "admin/gridmap/import_progress.html", context)
 
+    def again_view(self, request, pk):
+        """POST: run a crashed run's kept file again (a new run, same options)."""
+        run = self._run_for(request, pk)
+        if request.method != "POST" or not request.user.has_perm("gridmap.add_importrun"):
+            raise PermissionDenied
+        if run.kind == ImportRun.Kind.STAFF and not request.user.has_perms(KIND_NEEDS[run.kind]):
+            raise PermissionDenied
+        again = import_run_again(run, request.user)
+        if again is None:
+            messages.error(request, _("This run cannot be run again: it did not fail, or its file "
+                                      "is no longer kept. Upload the file again."))
+            return redirect("admin:gridmap_import_progress", pk=run.pk)
+        return redirect("admin:gridmap_import_progress", pk=again.pk)
+
     def status_view(self, request, pk):
         run = self._run_for(request, pk)
+        if run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
+            import_runs_reconcile(ImportRun.objects.filter(pk=run.pk))  # its worker may have died
+            run.refresh_from_db()
         progress, message = 0.0, ""
         if run.job_id and run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
             try:
@@ -180,7 +203,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         elif run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
             progress = 1.0
         return JsonResponse({"status": run.status, "progress": progress, "message": message,
-                             "report": run.report})
+                             "report": run.report, "again": _can_run_again(run)})
 
 
 

@@ -99,13 +99,22 @@ def small_grid(db, write_units):
     return report
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    """Uploaded files of a test go to a folder of its own, never to var/media."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def redis_queue():
-    """The real default queue on the real Redis, emptied before and after."""
+    """The real default queue on the real Redis, emptied before and after: the tests' own
+    Redis database (15, above) is flushed, so no job, registry or worker of one test is
+    seen by the next."""
     queue = django_rq.get_queue("default")
-    queue.empty()
+    queue.connection.flushdb()
     yield queue
-    queue.empty()
+    queue.connection.flushdb()
 
 
 @pytest.fixture

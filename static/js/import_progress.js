@@ -27,6 +27,7 @@
         root.dataset.labelSummary.replace(/\{(\w+)\}/g, (_, key) => counts[key]);
       fill("errors", r.errors);
       fill("warnings", r.warnings);
+      document.getElementById("again").hidden = !data.again;
       return;
     }
     setTimeout(poll, 700);
