@@ -8,9 +8,10 @@ REDIS_URL into var/env.sh when they start private services.
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "leaflet",
     "django_rq",
+    "csp",
     "gridmap",
     "cases",  # the register's migration history (0001–0006), no models
     "cases.patients",
@@ -54,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "gridmap.security.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,13 +136,44 @@ WHITENOISE_USE_FINDERS = True  # serve from the apps without collectstatic in de
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-# --- Security ------------------------------------------------------------------------
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("GRIDCARE_SECURE_COOKIES", False)
+# --- Security (docs/security.md) ------------------------------------------------------
+# A deployment served over HTTPS sets GRIDCARE_HTTPS=true: the SSL redirect, a year of
+# HSTS and secure cookies follow, each overridable. Behind a proxy that terminates TLS,
+# GRIDCARE_BEHIND_PROXY=true trusts its X-Forwarded-Proto header.
+GRIDCARE_HTTPS = env_bool("GRIDCARE_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("GRIDCARE_SSL_REDIRECT", GRIDCARE_HTTPS)
+SECURE_HSTS_SECONDS = env_int("GRIDCARE_HSTS_SECONDS", 365 * 24 * 3600 if GRIDCARE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GRIDCARE_HSTS_SUBDOMAINS", True)
+# The preload directive does nothing until the domain is submitted to browsers' lists.
+SECURE_HSTS_PRELOAD = env_bool("GRIDCARE_HSTS_PRELOAD", GRIDCARE_HTTPS)
+if env_bool("GRIDCARE_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("GRIDCARE_SECURE_COOKIES", GRIDCARE_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content Security Policy (django-csp): scripts and styles from this server only, inline
+# scripts only with the page's nonce (the map widgets of django-leaflet); no frames, no
+# plugins, forms post here only. Map tiles come from the configured base layer.
+_TILE_HOSTS = {"none": [], "osm": ["https://tile.openstreetmap.org"],
+               "tianditu": ["https://*.tianditu.gov.cn"]}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_TILE_HOSTS.get(env_str("GRIDCARE_BASEMAP", "none"), [])],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Debian 12 ships GDAL 3.6, older than Django 5.2 asks for; GeoDjango only
 # uses GDAL here for geometry I/O of trusted data (files are read by pyogrio,
@@ -193,6 +228,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "gridcare API",
     "DESCRIPTION": "Grid units, patients (scoped to the caller, every read logged) and follow-ups.",
     "VERSION": "1",
+    # The schema names every endpoint and field: for signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {"GeoJSONFeatureEnum": ["Feature"],
+                            "GeoJSONFeatureCollectionEnum": ["FeatureCollection"]},
 }
 
 LOGGING = {

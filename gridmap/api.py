@@ -1,12 +1,14 @@
 """JSON endpoints of the grid map. HTTP only: parsing, one selector call, response."""
 
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from gridmap import selectors
+from gridmap.schema import UnitDetail, feature_collection
 
 
 class UnitsQuery(serializers.Serializer):
@@ -24,6 +26,8 @@ class UnitsQuery(serializers.Serializer):
         return west, south, east, north
 
 
+@extend_schema(operation_id="units_list", parameters=[UnitsQuery],
+               responses={(200, "application/geo+json"): feature_collection("Unit")})
 @api_view(["GET"])
 def units_geojson(request):
     query = UnitsQuery(data=request.query_params)
@@ -38,6 +42,7 @@ def units_geojson(request):
     return HttpResponse(body, content_type="application/geo+json")
 
 
+@extend_schema(responses=UnitDetail)
 @api_view(["GET"])
 def unit_detail(request, code: str):
     detail = selectors.grid_unit_detail(code=code)

@@ -21,6 +21,7 @@ from cases.patients.serializers import (
 from gridmap import access
 from gridmap.calendar import local_today
 from gridmap.models import LEVEL_FIELDS
+from gridmap.schema import feature_collection, page_of
 
 PAGE_SIZE = 50
 POINTS_SHOWN = 5000
@@ -43,8 +44,12 @@ def _require(request, patient, group: str) -> frozenset[str]:
 
 
 class PatientList(APIView):
-    @extend_schema(parameters=[PatientFilterSerializer, OpenApiParameter("page", int)],
-                   responses=PatientSerializer(many=True))
+    @extend_schema(operation_id="patients_list",
+                   parameters=[PatientFilterSerializer, OpenApiParameter("page", int)],
+                   responses=page_of("PatientPage", PatientSerializer(many=True), extra={
+                       # only for readers who may see risk (R35)
+                       "key_group_counts": serializers.DictField(child=serializers.IntegerField(),
+                                                                 required=False)}))
     def get(self, request):
         """Patients in the user's scope, filtered; counts per key group (R13–R19)."""
         filters = PatientFilterSerializer(data=request.query_params)
@@ -121,7 +126,9 @@ class BBoxSerializer(serializers.Serializer):
 
 
 class PatientPoints(APIView):
-    @extend_schema(parameters=[BBoxSerializer])
+    @extend_schema(parameters=[BBoxSerializer], responses=feature_collection("PatientPoint", {
+        "patient_no": serializers.CharField(), "name": serializers.CharField(),
+        "key_groups": serializers.ListField(child=serializers.CharField(), required=False)}))
     def get(self, request):
         """GeoJSON points of the user's patients (minimal properties), logged as a list (R35)."""
         params = BBoxSerializer(data=request.query_params)

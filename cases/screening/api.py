@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from geodata.extent import SWAPPED_HINT, outside_china
 from gridmap import access
 from gridmap.calendar import local_today
 from gridmap.models import GridUnit, Household
+from gridmap.schema import feature_collection
 
 
 def _campaign(request, code: str) -> Campaign:
@@ -32,7 +33,8 @@ class CoverageQuery(serializers.Serializer):
 
 
 class CampaignCoverage(APIView):
-    @extend_schema(parameters=[CoverageQuery])
+    @extend_schema(parameters=[CoverageQuery], responses=feature_collection(
+        "Coverage", extra={"legend": serializers.ListField(child=serializers.DictField())}))
     def get(self, request, code: str):
         """R31 coverage of every unit of a level under the campaign (optionally under a
         parent unit, for drill-down), as GeoJSON polygons with masked counts."""
@@ -57,7 +59,8 @@ class HexQuery(serializers.Serializer):
 
 
 class CampaignHexagons(APIView):
-    @extend_schema(parameters=[HexQuery])
+    @extend_schema(parameters=[HexQuery], responses=feature_collection("Hexagon", {
+        "count": serializers.CharField(help_text='a whole number, or "<5" when masked')}))
     def get(self, request, code: str):
         """Hexagons (metres across, Web Mercator) of unvisited households or suspected
         cases under the campaign's scope, limited to the user's units; counts masked."""
@@ -68,6 +71,12 @@ class CampaignHexagons(APIView):
 
 
 class CampaignList(APIView):
+    @extend_schema(responses=inline_serializer("Campaign", many=True, fields={
+        "code": serializers.CharField(), "name": serializers.CharField(),
+        "kind": serializers.CharField(), "kind_label": serializers.CharField(),
+        "scope": serializers.CharField(), "scope_name": serializers.CharField(),
+        "scope_level": serializers.IntegerField(), "starts_on": serializers.DateField(),
+        "ends_on": serializers.DateField(), "target": serializers.FloatField()}))
     def get(self, request):
         """Campaigns over the user's units, with their windows and targets."""
         rows = selectors.campaigns_visible_to(request.user).select_related("scope")
@@ -114,7 +123,12 @@ class VisitSerializer(serializers.Serializer):
 
 
 class CampaignVisits(APIView):
-    @extend_schema(request=VisitSerializer)
+    @extend_schema(request=VisitSerializer, responses={201: inline_serializer("VisitRecorded", fields={
+        "id": serializers.IntegerField(), "screened": serializers.BooleanField(),
+        "on_site": serializers.BooleanField(allow_null=True),
+        "distance_m": serializers.FloatField(allow_null=True),
+        "suspected_case": serializers.IntegerField(allow_null=True),
+        "diagnose_by": serializers.DateTimeField(allow_null=True)})})
     def post(self, request, code: str):
         """Record one visit in the user's units; returns whether it counts (R31), whether it
         was on site (R32) and the suspected case it opened (R33)."""
@@ -136,6 +150,7 @@ class CampaignVisits(APIView):
 
 
 class CadenceGaps(APIView):
+    @extend_schema(responses=feature_collection("CadenceGap"))
     def get(self, request):
         """R30: the townships and villages (in the user's units) missing this period's
         campaign, as unit outlines with what is missing — shown on the leaders' map."""

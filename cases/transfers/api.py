@@ -2,16 +2,23 @@
 are routed in cases.transfers.urls."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.transfers import selectors
 from gridmap import access
+from gridmap.schema import feature_collection
 
 ARROWS_SHOWN = 2000
 
 
 class TransferArrows(APIView):
+    @extend_schema(responses=feature_collection("TransferArrow", {
+        "patient_no": serializers.CharField(), "kind": serializers.CharField(),
+        "kind_label": serializers.CharField(), "state": serializers.CharField(),
+        "state_label": serializers.CharField(), "late": serializers.BooleanField()}))
     def get(self, request):
         """Open moves of the user's patients as GeoJSON lines, origin to destination (R24)."""
         items = list(selectors.open_transfers_of_visible_patients(request.user)[:ARROWS_SHOWN])

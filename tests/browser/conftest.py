@@ -31,10 +31,16 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page. Whatever the test does, the Content-Security-Policy must not have
+    blocked anything on it (an inline script or style without the nonce would be)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture
