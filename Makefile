@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ENV := . var/env.sh &&
 DEMO_PORT ?= 8000
 
-.PHONY: setup setup-browser demo demo-stop test bench lint
+.PHONY: setup setup-browser demo demo-stop demo-code test bench lint
 
 setup:
 	scripts/setup.sh
@@ -18,6 +18,10 @@ demo: setup
 
 demo-stop:
 	scripts/demo.sh stop
+
+# The demo administrator's and county office's second-factor code: make demo-code USER=admin
+demo-code:
+	@$(ENV) $(PY) manage.py demo_code $(USER)
 
 test: setup-browser
 	$(ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ Everything a deployment changes comes from the environment (see README,
 REDIS_URL into var/env.sh when they start private services.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,9 @@ INSTALLED_APPS = [
     "leaflet",
     "django_rq",
     "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "gridmap",
     "cases",  # the register's migration history (0001–0006), no models
     "cases.patients",
@@ -63,8 +67,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "gridmap.security.IdleTimeoutMiddleware",
+    "gridmap.security.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,10 +115,37 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
 }
 
-# --- Auth, i18n, time ------------------------------------------------------------
+# --- Accounts (docs/security.md) -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes: after GRIDCARE_LOGIN_FAILURES wrong passwords for a username (from anywhere,
+# against guessing one account) or from an address (against trying one password on many
+# accounts), sign-in is locked for GRIDCARE_LOCKOUT_MINUTES; a right password resets the
+# count. An office behind one NAT address shares the address count: `manage.py
+# axes_reset_ip` unlocks it at once (docs/operations.md).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("GRIDCARE_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("GRIDCARE_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "gridmap.accounts.locked_out"
+AXES_VERBOSE = False
+# Sessions end with the browser, after GRIDCARE_IDLE_MINUTES without a request, and after
+# GRIDCARE_SESSION_HOURS in all (gridmap.security.IdleTimeoutMiddleware).
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = env_int("GRIDCARE_SESSION_HOURS", 10) * 3600
+GRIDCARE_IDLE_MINUTES = env_int("GRIDCARE_IDLE_MINUTES", 30)
+# A TOTP second factor (django-otp) for administrators and for these roles.
+GRIDCARE_SECOND_FACTOR_ROLES = env_list("GRIDCARE_SECOND_FACTOR_ROLES", ["county_office"])
+OTP_TOTP_ISSUER = env_str("GRIDCARE_OTP_ISSUER", "gridcare")
+
+# --- i18n, time ---------------------------------------------------------------------------
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gridmap:map"
 LOGOUT_REDIRECT_URL = "login"
@@ -239,6 +274,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("GRIDCARE_LOG_LEVEL", "INFO")},
+    # Lockouts are worth a line; every successful sign-in is not.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 AUTH_USER_MODEL = "gridmap.User"
 

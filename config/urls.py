@@ -13,6 +13,7 @@ from drf_spectacular.views import SpectacularAPIView
 from cases.patients import urls as patient_urls
 from cases.screening import urls as screening_urls
 from cases.transfers import urls as transfer_urls
+from gridmap import accounts
 from gridmap import urls as grid_urls
 
 api_urlpatterns = [
@@ -51,6 +52,7 @@ urlpatterns += i18n_patterns(
     path("screening/", include(screening_urls)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/two-factor/", accounts.two_factor, name="two-factor"),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

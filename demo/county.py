@@ -24,6 +24,7 @@ the GeoPackage's timestamp is pinned, so a seed gives byte-identical files
 (the patient files also depend on `today`: their histories end there).
 """
 
+import hashlib
 import logging
 import math
 import warnings
@@ -42,6 +43,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Count
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.importers import (
     followups_import,
@@ -56,9 +58,11 @@ from demo import screening as demo_screening
 from geodata.report import ImportReport
 from gridmap.calendar import local_today
 from gridmap.models import LEVEL_FIELDS, GridUnit, Household, User
+from gridmap.security import needs_second_factor
 
 DEMO_SEED = 610727
-DEMO_PASSWORD = "demo12345"  # public on purpose: printed by `seed_demo`, for the demo only
+DEMO_PASSWORD = "gridcare-demo-2026"  # public on purpose: printed by `seed_demo`, demo only
+DEMO_DEVICE = "demo authenticator"  # the second factor of the demo's admin and county office
 SOURCE_CRS = "gcj02"
 COUNTY_CODE = "610727"
 COUNTY_NAME = "略阳县"
@@ -570,6 +574,24 @@ def _activate_logins(seed: int) -> None:
     User.objects.update_or_create(username=ADMIN_USERNAME, defaults={
         "password": password, "is_staff": True, "is_superuser": True, "is_active": True,
         "full_name": "系统管理员"})
+    _activate_second_factors(seed)
+
+
+def demo_second_factor_key(seed: int, username: str) -> str:
+    """The demo's TOTP key of a user (hex, 20 bytes), derived from the seed: a re-run leaves
+    the device as it was. Public like the password: `make demo-code` prints its codes."""
+    return hashlib.sha1(f"gridcare-demo-otp-{seed}-{username}".encode()).hexdigest()
+
+
+def _activate_second_factors(seed: int) -> None:
+    """Administrators and the county office give a second factor (gridmap.security): the
+    demo gives theirs an authenticator already, so `make demo-code USER=…` can stand in for
+    the phone app."""
+    needing = [u for u in User.objects.filter(username__in=[*STAFF_USERNAMES, ADMIN_USERNAME])
+               if needs_second_factor(u)]
+    for user in needing:
+        TOTPDevice.objects.update_or_create(user=user, name=DEMO_DEVICE, defaults={
+            "key": demo_second_factor_key(seed, user.username), "confirmed": True})
 
 
 def demo_county_clear() -> None:
@@ -632,14 +654,16 @@ def _summary(files: DemoFiles, reports: dict, moves: dict, screening: dict) -> d
     units = GridUnit.objects.filter(code__startswith=COUNTY_CODE)
     per_level = dict(units.values_list("level").annotate(n=Count("id")).order_by("level"))
     county = units.get(level=1)
+    second = set(TOTPDevice.objects.filter(name=DEMO_DEVICE).values_list("user__username", flat=True))
     logins = [
         {"username": a.user.username, "role": a.role, "unit_code": a.unit.code,
-         "unit_name": a.unit.name, "password": DEMO_PASSWORD}
+         "unit_name": a.unit.name, "password": DEMO_PASSWORD, "second_factor": username in second}
         for username in STAFF_USERNAMES
         for a in User.objects.get(username=username).assignments.select_related("unit", "user")
     ]
     logins.append({"username": ADMIN_USERNAME, "role": "administrator", "unit_code": "",
-                   "unit_name": "/admin/", "password": DEMO_PASSWORD})
+                   "unit_name": "/admin/", "password": DEMO_PASSWORD,
+                   "second_factor": ADMIN_USERNAME in second})
     return {
         "files": {name: str(getattr(files, name)) for name in DemoFiles.__dataclass_fields__},
         "units": {LEVEL_FIELDS[level]: n for level, n in per_level.items()},

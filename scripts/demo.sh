@@ -56,8 +56,10 @@ start() {
   cat <<MSG
 
   gridcare demo is running:  http://127.0.0.1:$port/
-  Log in with any username listed above; every demo password is demo12345
-  (admin also opens http://127.0.0.1:$port/admin/). Stop it with: make demo-stop
+  Log in with any username listed above; every demo password is gridcare-demo-2026
+  (admin also opens http://127.0.0.1:$port/admin/). The administrator and the county
+  office then give a second-factor code: make demo-code USER=admin (or the county
+  office's username). Stop it with: make demo-stop
 MSG
 }
 

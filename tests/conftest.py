@@ -99,6 +99,31 @@ def small_grid(db, write_units):
     return report
 
 
+def sign_in(client, user, *, second_factor: bool = True):
+    """Sign a person in on a test client (force_login: no password round trip), having
+    given their second factor with a confirmed authenticator (a real TOTP device) when
+    they need one. tests/security/test_accounts.py goes through the real pages."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    if second_factor:
+        device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=True,
+                                                     defaults={"name": "authenticator"})
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin client (a client of its own), signed in with its second factor."""
+    from django.test import Client
+
+    return sign_in(Client(), admin_user)
+
+
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path_factory):
     """Uploaded files of a test go to a folder of its own, never to var/media."""

@@ -64,3 +64,22 @@ def logged_in(page, live_server, django_user_model, transactional_db):
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
     return page
+
+
+def authenticator_code(secret: str) -> str:
+    """What an authenticator app shows now for a base32 key (RFC 6238, as django-otp)."""
+    import base64
+
+    from django_otp.oath import totp
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    return f"{totp(key):06d}"
+
+
+def give_second_factor(page) -> None:
+    """On the two-factor page, the first time: read the key as a person would type it into
+    their app, and enter the code the app would show."""
+    page.wait_for_selector("form input[name=token]")
+    secret = page.locator(".secret code").inner_text().strip()
+    page.fill("input[name=token]", authenticator_code(secret))
+    page.click("form button[type=submit]")

@@ -3,6 +3,7 @@
 import pytest
 
 from gridmap.models import GridUnit
+from tests.browser.conftest import give_second_factor
 from tests.conftest import SMALL_GRID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,6 +16,9 @@ def admin_page(page, live_server, django_user_model):
     page.fill("input[name=username]", "boss")
     page.fill("input[name=password]", "pw-12345678")
     page.click("input[type=submit]")
+    page.wait_for_url("**/account/two-factor/**")  # an administrator: a second factor
+    give_second_factor(page)
+    page.wait_for_url(f"{live_server.url}/admin/")
     return page
 
 

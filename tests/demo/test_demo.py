@@ -107,6 +107,29 @@ def test_every_staff_role_has_a_demo_user_with_the_demo_password(demo):
     assert admin.is_staff and admin.is_superuser and admin.check_password(DEMO_PASSWORD)
 
 
+def test_the_demo_admin_and_county_office_have_an_authenticator_that_demo_code_stands_in_for(demo):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from demo.county import DEMO_DEVICE
+    from gridmap.security import needs_second_factor
+
+    devices = TOTPDevice.objects.filter(name=DEMO_DEVICE, confirmed=True).select_related("user")
+    holders = {d.user.username for d in devices}
+    assert ADMIN_USERNAME in holders
+    assert holders == {u.username for u in User.objects.all() if needs_second_factor(u)}
+    county = StaffAssignment.objects.get(role=Role.COUNTY_OFFICE).user.username
+    out = StringIO()
+    call_command("demo_code", county, stdout=out)
+    code = out.getvalue().strip()
+    assert len(code) == 6 and code.isdigit()
+    assert TOTPDevice.objects.get(user__username=county, name=DEMO_DEVICE).verify_token(code)
+    with pytest.raises(CommandError):
+        call_command("demo_code", "grid_worker_a", stdout=StringIO())  # needs none; has none
+
+
 def test_grid_workers_a_and_b_serve_two_grids_of_one_village(demo):
     grid_a, grid_b = (StaffAssignment.objects.get(user__username=u).unit
                       for u in ("grid_worker_a", "grid_worker_b"))

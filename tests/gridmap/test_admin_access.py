@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from gridmap.models import ImportRun, StaffAssignment, User
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def upload(client, tmp_path, kind: str):
 
 
 def test_the_staff_flag_alone_opens_no_upload_run_or_job_page(client, small_grid, tmp_path, admin_user):
-    client.force_login(staff_user())
+    sign_in(client, staff_user())
     assert client.get(reverse("admin:gridmap_import_upload")).status_code == 403
     assert upload(client, tmp_path, "staff").status_code == 403
     assert not ImportRun.objects.exists() and not StaffAssignment.objects.exists()
@@ -37,7 +38,7 @@ def test_the_staff_flag_alone_opens_no_upload_run_or_job_page(client, small_grid
 
 
 def test_importing_staff_needs_the_right_to_change_responsibilities(client, small_grid, tmp_path):
-    client.force_login(staff_user("add_importrun", "view_importrun"))
+    sign_in(client, staff_user("add_importrun", "view_importrun"))
     assert client.get(reverse("admin:gridmap_import_upload")).status_code == 200
     response = upload(client, tmp_path, "staff")
     assert response.status_code == 200 and "kind" in response.context["form"].errors
@@ -48,7 +49,7 @@ def test_an_importer_sees_their_own_runs_and_a_superuser_every_page(client, admi
                                                                    tmp_path):
     user = staff_user("add_importrun", "view_importrun", "add_staffassignment", "change_staffassignment",
                       "delete_staffassignment")
-    client.force_login(user)
+    sign_in(client, user)
     assert upload(client, tmp_path, "staff").status_code == 302
     run = ImportRun.objects.get()
     assert client.get(reverse("admin:gridmap_import_status", args=[run.pk])).status_code == 200

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from cases.patients.models import Patient
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +91,7 @@ def test_every_inline_script_carries_the_nonce_of_a_strict_policy(client, regist
         from gridmap.models import GridUnit
 
         pages["admin"] = reverse("admin:gridmap_gridunit_change", args=[GridUnit.objects.first().pk])
-    client.force_login(user)
+    sign_in(client, user)
     response = client.get(pages[name])
     assert response.status_code == 200
     policy = response["Content-Security-Policy"]

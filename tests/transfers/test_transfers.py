@@ -11,6 +11,7 @@ from cases.transfers import services as transfers
 from cases.transfers.models import Alert, Transfer
 from gridmap.models import CalendarDay, User
 from gridmap.selectors import calendar_overrides
+from tests.conftest import sign_in
 from tests.helpers import run_import
 from tests.ledgers import write_table
 from tests.transfers.test_moves import AS_OF, ledger, move_grid  # noqa: F401 (fixture)
@@ -252,7 +253,7 @@ def test_R26_an_outflow_to_another_province_gets_a_drafted_letter(people, tmp_pa
     transfer = move(tmp_path, (104.07, 30.66))  # Chengdu, 四川省
     assert (transfer.kind, transfer.state) == ("outside", "outflow")
     assert letters.needs_letter(transfer) == ("510000", "四川省")
-    client.force_login(people["county_a"])
+    sign_in(client, people["county_a"])
     response = client.get(f"/patients/transfers/{transfer.pk}/letter.docx")
     assert response.status_code == 200
     text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)

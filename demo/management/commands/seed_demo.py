@@ -55,10 +55,13 @@ class Command(BaseCommand):
         self.stdout.write(f"files: {', '.join(summary['files'].values())}")
         self.stdout.write("")
         # The unit's Chinese name comes last: wide characters would break the columns.
-        self.stdout.write(f"  {'username':<18} {'role':<18} {'password':<10} unit")
+        self.stdout.write(f"  {'username':<18} {'role':<18} {'password':<20} {'2FA':<4} unit")
         for login in summary["logins"]:
             self.stdout.write(f"  {login['username']:<18} {login['role']:<18} "
-                              f"{login['password']:<10} {login['unit_code']} {login['unit_name']}")
+                              f"{login['password']:<20} {'yes' if login['second_factor'] else '':<4} "
+                              f"{login['unit_code']} {login['unit_name']}")
+        self.stdout.write("  2FA: a six-digit code after the password; `make demo-code USER=<username>` "
+                          "prints it (the demo's stand-in for the authenticator app)")
         self.stdout.write(self.style.SUCCESS(f"demo county loaded in {seconds:.1f} s"))
 
     def print_moves(self, moves: dict) -> None:
