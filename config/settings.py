@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "gridmap.security.IdleTimeoutMiddleware",
     "gridmap.security.SecondFactorMiddleware",
+    "gridmap.security.RefusalLogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.context_processors.navigation",
             ],
         },
     },
@@ -144,6 +146,14 @@ GRIDCARE_IDLE_MINUTES = env_int("GRIDCARE_IDLE_MINUTES", 30)
 # A TOTP second factor (django-otp) for administrators and for these roles.
 GRIDCARE_SECOND_FACTOR_ROLES = env_list("GRIDCARE_SECOND_FACTOR_ROLES", ["county_office"])
 OTP_TOTP_ISSUER = env_str("GRIDCARE_OTP_ISSUER", "gridcare")
+
+# --- Audit (docs/security.md) -------------------------------------------------------------
+# A break-glass opens one patient outside the person's units for this long.
+GRIDCARE_BREAK_GLASS_HOURS = env_float("GRIDCARE_BREAK_GLASS_HOURS", 3.0)
+# The access log's chain head is appended here daily (and to the application log): keep
+# this file on other storage than the database (another disk, a log server), so that
+# rewriting the log and its chain in the database shows (`manage.py audit_verify`).
+GRIDCARE_AUDIT_HEADS = Path(env_str("GRIDCARE_AUDIT_HEADS", str(BASE_DIR / "var" / "audit" / "heads.log")))
 
 # --- i18n, time ---------------------------------------------------------------------------
 LOGIN_URL = "login"

@@ -14,18 +14,35 @@
   units* (`Scope.groups_at`, R35): a village doctor in one village who is a grid worker
   elsewhere sees diagnoses only in the village. `field_groups` is what any of their
   roles gives somewhere (to decide whether a column or a filter is offered at all).
-- Every read of a patient record, every list or search and every export is written to
-  the access log (`log`).
+- Every read of a patient record, every list or search, every export and every refusal
+  is written to the access log (`log`, `log_denied`) with why: the purpose the person
+  chose (exports, break-glass, the API's `purpose`) or the page's own task.
+- A person may open one patient outside their units by breaking the glass
+  (`break_glass`): they say why, the access lasts GRIDCARE_BREAK_GLASS_HOURS, it is
+  logged and the county office sees it (gridmap.audit). `Scope.granted` holds the
+  patients so opened; they are read (not changed) with the fields the person's roles
+  give anywhere.
 
 Pages, API views, exports, downloads and jobs all come through here; nothing else decides.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from gridmap.models import LEVEL_FIELDS, AccessLog, GridUnit, Role, StaffAssignment
+from gridmap.models import (
+    LEVEL_FIELDS,
+    AccessGrant,
+    AccessLog,
+    GridUnit,
+    Purpose,
+    Role,
+    StaffAssignment,
+)
 
 ANY_ROLE: tuple[str, ...] = tuple(Role.values)
 
@@ -54,6 +71,7 @@ class Scope:
     everything: bool = False
     units: tuple[GridUnit, ...] = ()
     roles: Mapping[int, frozenset[str]] = field(default_factory=dict)  # unit id -> roles
+    granted: frozenset[int] = frozenset()  # patients opened by breaking the glass, still open
 
     def visible(self, queryset: QuerySet, *, via: str | None = None) -> QuerySet:
         """The rows of a placed model's queryset that lie under the person's units."""
@@ -141,7 +159,10 @@ def scope_of(user) -> Scope:
     for assignment in assignments:
         units.setdefault(assignment.unit_id, assignment.unit)
         roles.setdefault(assignment.unit_id, set()).add(assignment.role)
-    return Scope(units=tuple(units.values()), roles={k: frozenset(v) for k, v in roles.items()})
+    granted = frozenset(AccessGrant.objects.filter(user=user, expires_at__gt=timezone.now())
+                        .values_list("patient_id", flat=True))
+    return Scope(units=tuple(units.values()), roles={k: frozenset(v) for k, v in roles.items()},
+                 granted=granted)
 
 
 def visible(user, queryset: QuerySet, *, via: str | None = None) -> QuerySet:
@@ -161,10 +182,48 @@ def field_groups(user) -> frozenset[str]:
     return scope_of(user).field_groups
 
 
-def log(*, user, action: str, patient_ids: Iterable[int] = (), query: dict | None = None,
-        reason: str = "") -> AccessLog:
-    """R35: write who read, searched or exported which patients, when and why."""
+def purpose_of(request, default: str = "") -> str:
+    """The purpose a request states (`purpose`, one of Purpose), else `default`."""
+    stated = request.GET.get("purpose") or request.POST.get("purpose") or ""
+    return stated if stated in Purpose.values else default
+
+
+def log(*, user, action: str, purpose: str = "", reason: str = "", patient_ids: Iterable[int] = (),
+        query: dict | None = None, request=None) -> AccessLog:
+    """R35: write who read, searched, exported or changed which patients, when and why.
+    With the request, a purpose it states overrides `purpose` (the page's own task) and
+    its path is kept. A row without a purpose is refused, here and by the database."""
+    if request is not None:
+        purpose = purpose_of(request, purpose)
+    if not purpose and action != AccessLog.Action.DENIED:
+        raise ValueError(f"an access-log row ({action}) needs a purpose")
     return AccessLog.objects.create(
-        user=user if user.is_authenticated else None, username=user.get_username(), action=action,
-        patient_ids=list(patient_ids), query=query or {}, reason=reason[:300],
+        user=user if user.is_authenticated else None, username=user.get_username()[:150],
+        action=action, purpose=purpose, reason=reason[:300], patient_ids=list(patient_ids),
+        query=query or {}, path=request.path[:300] if request is not None else "",
     )
+
+
+def log_denied(*, user, what: str, patient_ids: Iterable[int] = (), query: dict | None = None,
+               request=None, username: str = "") -> AccessLog:
+    """A refusal: what was asked for and why it was refused (`what`, in the log's words)."""
+    return AccessLog.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        username=(username or (user.get_username() if user is not None else ""))[:150],
+        action=AccessLog.Action.DENIED, reason=what[:300], patient_ids=list(patient_ids),
+        query=query or {}, path=request.path[:300] if request is not None else "",
+    )
+
+
+def break_glass(*, user, patient_id: int, reason: str, request=None) -> AccessGrant:
+    """Open one patient outside the person's units for GRIDCARE_BREAK_GLASS_HOURS, with
+    why (required), logged as a break-glass. The caller has found the patient."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("breaking the glass needs a reason")
+    grant = AccessGrant.objects.create(
+        user=user, patient_id=patient_id, reason=reason[:300],
+        expires_at=timezone.now() + timedelta(hours=settings.GRIDCARE_BREAK_GLASS_HOURS))
+    log(user=user, action=AccessLog.Action.BREAK_GLASS, purpose=Purpose.EMERGENCY, reason=reason,
+        patient_ids=[patient_id], query={"until": grant.expires_at.isoformat()}, request=request)
+    return grant

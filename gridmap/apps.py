@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -5,3 +7,6 @@ from django.utils.translation import gettext_lazy as _
 class GridmapConfig(AppConfig):
     name = "gridmap"
     verbose_name = _("Grid")
+
+    def ready(self):
+        import_module("gridmap.security")  # connects the failed-sign-in receiver

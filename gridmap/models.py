@@ -278,29 +278,89 @@ class ImportRun(models.Model):
         return f"{self.get_kind_display()} {self.filename} ({self.get_status_display()})"
 
 
+class Purpose(models.TextChoices):
+    """Why a person reads, searches or exports patients: asked for exports (the user picks
+    one), a break-glass (emergency) and an API call (`purpose`); a page's own task otherwise."""
+
+    CARE = "care", _("daily management and follow-up")  # 日常管理与随访
+    REPORT = "report", _("statistics and reporting")  # 统计上报
+    TRANSFER = "transfer", _("transfer and handover")  # 转介交接
+    SCREENING = "screening", _("screening")  # 筛查
+    VERIFY = "verify", _("verification")  # 核查核实
+    EMERGENCY = "emergency", _("emergency (break-glass)")  # 紧急查阅
+    AUDIT = "audit", _("audit")  # 审计
+    OTHER = "other", _("other (say why)")  # 其他
+
+
 class AccessLog(models.Model):
-    """R35: who read or exported which patients, when, and why. Written by gridmap.access."""
+    """R35, seed 000 §三(二) (严格查询程序): who read, searched, exported or was refused
+    which patients, when, what and why. Written by gridmap.access only.
+
+    Append-only and tamper-evident (issue 10, Deliver 6): the database refuses UPDATE,
+    DELETE and TRUNCATE on the table (trigger). When the transaction that wrote a row
+    commits, a deferred trigger numbers it (`seq`, in commit order) and stores the SHA-256
+    of its content chained to the previous row's (`prev_hash`, `hash`): the chain's lock is
+    held only while committing, so logging never makes two transactions wait on each other.
+    gridmap.audit verifies the chain and the daily heads kept outside the database."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("viewed a record")
         LIST = "list", _("listed or searched")
         EXPORT = "export", _("exported")
         UPDATE = "update", _("changed a record")
+        DENIED = "denied", _("was refused")
+        BREAK_GLASS = "break_glass", _("opened a record outside their units (break-glass)")
+        UNMASK = "unmask", _("revealed an ID or phone number")
 
-    user = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
-    username = models.CharField(max_length=150)  # kept if the user is deleted
+    # No database constraint: deleting a person must not rewrite (or be refused by) the log;
+    # `username` keeps who it was.
+    user = models.ForeignKey(User, models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
+    username = models.CharField(max_length=150)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    action = models.CharField(max_length=8, choices=Action.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, blank=True)
+    reason = models.CharField(_("why"), max_length=300, blank=True)  # in the person's words
     patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
-    query = models.JSONField(default=dict, blank=True)  # filters, export kind, path
-    reason = models.CharField(max_length=300, blank=True)
+    query = models.JSONField(default=dict, blank=True)  # filters, export kind, what was refused
+    path = models.CharField(max_length=300, blank=True)
+    seq = models.BigIntegerField(null=True, unique=True, editable=False)  # set on commit
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         db_table = "cases_accesslog"  # created with the register (cases/migrations)
         verbose_name = _("access log entry")
         verbose_name_plural = _("access log")
         ordering = ["-at"]
-        indexes = [models.Index(fields=["user", "at"]), GinIndex(fields=["patient_ids"])]
+        indexes = [models.Index(fields=["user", "at"]), GinIndex(fields=["patient_ids"]),
+                   models.Index(fields=["action", "at"])]
+        constraints = [
+            # Every row but a refusal says why; "other" and a break-glass say it in words.
+            models.CheckConstraint(condition=Q(action="denied") | ~Q(purpose=""),
+                                   name="accesslog_has_a_purpose"),
+            models.CheckConstraint(condition=(~Q(purpose="other") & ~Q(action="break_glass"))
+                                   | ~Q(reason=""), name="accesslog_reason_when_needed"),
+        ]
+
+
+class AccessGrant(models.Model):
+    """A break-glass (issue 10, Deliver 5): a person opened a patient outside their units,
+    stating why; they may see that patient until `expires_at` (GRIDCARE_BREAK_GLASS_HOURS).
+    The county office sees every grant (gridmap.audit). The patient is an id only: the
+    register sits above the grid (cases.patients) and is not imported here."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="grants")
+    patient_id = models.BigIntegerField()
+    reason = models.CharField(_("why"), max_length=300)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("break-glass access")
+        verbose_name_plural = _("break-glass accesses")
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["user", "expires_at"])]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="grant_has_a_reason")]
 
 
 class CalendarDay(models.Model):

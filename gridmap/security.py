@@ -8,12 +8,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 
+from gridmap import access
 from gridmap.models import StaffAssignment
 
 
@@ -104,3 +107,29 @@ class SecondFactorMiddleware:
             return JsonResponse({"detail": str(_("A second factor is required: sign in on the "
                                                  "two-factor page first."))}, status=403)
         return redirect(f"{reverse('two-factor')}?{urlencode({'next': request.get_full_path()})}")
+
+
+# --- Refusals are logged (probe finding 11) ---------------------------------------------------
+
+class RefusalLogMiddleware:
+    """Every 403 the application answers a signed-in person (a page, an API call, the
+    administration, the job dashboard) is an access-log row: what was asked and refused.
+    Patients out of a person's units answer 404 and are logged where that is decided
+    (cases.patients.selectors.patient_get_for_user); failed sign-ins in `sign_in_failed`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 403 and request.user.is_authenticated:
+            access.log_denied(user=request.user, what=f"{request.method} refused (403)",
+                              query={"method": request.method}, request=request)
+        return response
+
+
+@receiver(user_login_failed)
+def sign_in_failed(sender, credentials, request=None, **kwargs):
+    """A wrong password (or a locked account) is a refusal too, under the name tried."""
+    access.log_denied(user=None, username=str(credentials.get("username", ""))[:150],
+                      what="sign-in refused", request=request)

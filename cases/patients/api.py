@@ -20,7 +20,7 @@ from cases.patients.serializers import (
 )
 from gridmap import access
 from gridmap.calendar import local_today
-from gridmap.models import LEVEL_FIELDS
+from gridmap.models import LEVEL_FIELDS, Purpose
 from gridmap.schema import feature_collection, page_of
 
 PAGE_SIZE = 50
@@ -65,9 +65,9 @@ class PatientList(APIView):
             "guardian", "county", "township", "village", "grid", "micro_grid"), PAGE_SIZE
         ).get_page(request.query_params.get("page"))
         access.log(
-            user=request.user, action="list", patient_ids=[p.pk for p in page],
+            user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in page],
             query={k: str(v) for k, v in filters.validated_data.items() if k != "reason"},
-            reason=filters.validated_data.get("reason", ""))
+            reason=filters.validated_data.get("reason", ""), request=request)
         body = {"count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages,
                 "results": PatientSerializer(page, many=True, context=_context(request, page)).data}
         if access.RISK in groups:
@@ -82,7 +82,8 @@ class PatientDetail(APIView):
 
     def _get(self, request, pk, action="view"):
         return selectors.patient_get_for_user(user=request.user, pk=pk, action=action,
-                                              reason=request.query_params.get("reason", ""))
+                                              reason=request.query_params.get("reason", ""),
+                                              request=request)
 
     @extend_schema(responses=PatientSerializer)
     def get(self, request, pk: int):
@@ -104,14 +105,14 @@ class PatientDetail(APIView):
 class FollowUpList(APIView):
     @extend_schema(responses=FollowUpSerializer(many=True))
     def get(self, request, pk: int):
-        patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+        patient = selectors.patient_get_for_user(user=request.user, pk=pk, request=request)
         _require(request, patient, access.MEDICAL)
         return Response(FollowUpSerializer(patient.followups.all(), many=True).data)
 
     @extend_schema(request=FollowUpSerializer, responses=PatientSerializer)
     def post(self, request, pk: int):
         """Record a follow-up; R5–R10 are applied at once and the patient returned."""
-        patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update")
+        patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update", request=request)
         _require(request, patient, access.MEDICAL)
         entry = FollowUpSerializer(data=request.data)
         entry.is_valid(raise_exception=True)
@@ -139,8 +140,8 @@ class PatientPoints(APIView):
             patients = patients.filter(geom__intersects=Polygon.from_bbox((x0, y0, x1, y1)))
         rows = list(patients.only("patient_no", "name", "geom", "key_groups", *PLACEMENT)[:POINTS_SHOWN])
         groups = selectors.field_groups_by_patient(access.scope_of(request.user), rows)
-        access.log(user=request.user, action="list", patient_ids=[p.pk for p in rows],
-                   query={"points": params.validated_data.get("bbox", "all")})
+        access.log(user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in rows],
+                   query={"points": params.validated_data.get("bbox", "all")}, request=request)
         features = [{
             "type": "Feature", "id": p.pk,
             "geometry": {"type": "Point", "coordinates": [round(p.geom.x, 6), round(p.geom.y, 6)]},
@@ -153,7 +154,7 @@ class PatientPoints(APIView):
 class PatientEvents(APIView):
     @extend_schema(responses=EventReportSerializer(many=True))
     def get(self, request, pk: int):
-        patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+        patient = selectors.patient_get_for_user(user=request.user, pk=pk, request=request)
         context = {"groups": selectors.patient_field_groups(request.user, patient)}
         return Response(EventReportSerializer(patient.event_reports.all(), many=True, context=context).data)
 
@@ -161,7 +162,7 @@ class PatientEvents(APIView):
     def post(self, request, pk: int):
         """Report an event (R28: due at the township group within 6 hours of discovery;
         R27 likely to leave: 24 hours). The answer says whether it was late."""
-        patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update")
+        patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update", request=request)
         entry = EventReportSerializer(data=request.data)
         entry.is_valid(raise_exception=True)
         event = services.event_report_record(user=request.user, patient=patient, **entry.validated_data)

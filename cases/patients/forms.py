@@ -8,6 +8,7 @@ from cases.patients.models import EventReport, FollowUp
 from cases.patients.rules import Condition, KeyGroup
 from geodata.cells import plausible_date
 from geodata.extent import outside_china
+from gridmap.models import AccessLog
 
 
 class FollowUpForm(forms.Form):
@@ -77,3 +78,16 @@ class ResidenceForm(forms.Form):
                 raise forms.ValidationError(_("The point lies outside China: are longitude and "
                                               "latitude swapped?"))
         return data
+
+
+class AuditFilterForm(forms.Form):
+    """The access-log viewer's filters: by person, patient, action and period."""
+
+    username = forms.CharField(label=_("Person (username)"), required=False, max_length=150)
+    patient = forms.CharField(label=_("Patient number"), required=False, max_length=64)
+    action = forms.ChoiceField(label=_("Action"), required=False,
+                               choices=[("", "—"), *AccessLog.Action.choices])
+    since = forms.DateField(label=_("From"), required=False, validators=[plausible_date],
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, validators=[plausible_date],
+                            widget=forms.DateInput(attrs={"type": "date"}))

@@ -191,14 +191,15 @@ def ledger_write(ledger: Ledger, fmt: str) -> bytes:
 
 
 def ledger_export(kind: str, *, user=None, unit: GridUnit | None = None, as_of: date, lang: str = "zh",
-                  fmt: str = "xlsx", reason: str = "") -> bytes:
-    """Build, write and log (R35) one ledger export."""
+                  fmt: str = "xlsx", purpose: str, reason: str = "", request=None) -> bytes:
+    """Build, write and log (R35) one ledger export, with the purpose the person chose."""
     ledger = ledger_build(kind, user=user, unit=unit, as_of=as_of, lang=lang)
     data = ledger_write(ledger, fmt)
     access.log(
-        user=user or Operator(), action="export", patient_ids=ledger.patient_ids, reason=reason,
-        query={"ledger": kind, "unit": unit.code if unit else None, "as_of": as_of.isoformat(),
-               "format": fmt, "lang": lang},
+        user=user or Operator(), action="export", purpose=purpose, patient_ids=ledger.patient_ids,
+        reason=reason, query={"ledger": kind, "unit": unit.code if unit else None,
+                              "as_of": as_of.isoformat(), "format": fmt, "lang": lang},
+        request=request,
     )
     return data
 

@@ -5,14 +5,25 @@ see is decided by gridmap.access (R22, R35); every read of a record is logged th
 import json
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import Count, FilteredRelation, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from cases.patients.models import TEAM_ROLES, Patient, TeamOverride
 from cases.patients.rules import KeyGroup
 from gridmap import access
-from gridmap.models import LEVEL_FIELDS, GridUnit, Role, StaffAssignment, User
+from gridmap.models import (
+    LEVEL_FIELDS,
+    AccessGrant,
+    AccessLog,
+    GridUnit,
+    Purpose,
+    Role,
+    StaffAssignment,
+    User,
+)
 
 PATIENT = Patient._meta.db_table
 UNIT, STAFF = GridUnit._meta.db_table, StaffAssignment._meta.db_table
@@ -26,7 +37,8 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
 def field_groups_by_patient(scope: access.Scope, patients) -> dict[int, frozenset[str]]:
     """R35: for each patient, the field groups the person's roles give on that patient's
     units: the residence's chain, the registration place's (R22) and an open transfer's
-    destination (R24). One query for any number of patients."""
+    destination (R24); for a patient opened by breaking the glass, what their roles give
+    anywhere. One query for any number of patients."""
     patients = list(patients)
     if scope.everything:
         return {p.pk: access.ALL_GROUPS for p in patients}
@@ -40,7 +52,8 @@ def field_groups_by_patient(scope: access.Scope, patients) -> dict[int, frozense
                          *(f"incoming__to_unit__{c}" for c in columns)))
     for pk, *ids in rows:
         chains[pk].update(ids)
-    return {pk: scope.groups_at(ids) for pk, ids in chains.items()}
+    return {pk: scope.groups_at(ids) | (scope.field_groups if pk in scope.granted else frozenset())
+            for pk, ids in chains.items()}
 
 
 def patient_field_groups(user, patient: Patient) -> frozenset[str]:
@@ -48,15 +61,99 @@ def patient_field_groups(user, patient: Patient) -> frozenset[str]:
     return field_groups_by_patient(access.scope_of(user), [patient])[patient.pk]
 
 
-def patient_get_for_user(*, user: User, pk: int, reason: str = "", action: str = "view") -> Patient:
-    """One patient the user may see, logged (R35); Http404 for anyone else's."""
-    patient = patients_visible_to(user).select_related(
+def patient_get_for_user(*, user: User, pk: int, reason: str = "", action: str = "view",
+                         purpose: str = Purpose.CARE, request=None) -> Patient:
+    """One patient the user may see, logged (R35); Http404 for anyone else's, and the
+    attempt logged as refused. A patient opened by breaking the glass is read, not changed."""
+    scope = access.scope_of(user)
+    visible = scope.visible(Patient.objects.all())
+    if action == "view" and pk in scope.granted:
+        visible = visible | Patient.objects.filter(pk=pk)
+    patient = visible.select_related(
         "guardian", "micro_grid", "grid", "village", "township", "county", "registration_unit"
     ).filter(pk=pk).first()
     if patient is None:
+        exists = Patient.objects.filter(pk=pk).exists()
+        access.log_denied(user=user, what=f"{action}: patient not in the person's units" if exists
+                          else f"{action}: no such patient", patient_ids=[pk] if exists else [],
+                          query={"patient": pk}, request=request)
         raise Http404("no such patient")
-    access.log(user=user, action=action, patient_ids=[patient.pk], reason=reason)
+    access.log(user=user, action=action, purpose=purpose, patient_ids=[patient.pk], reason=reason,
+               request=request)
     return patient
+
+
+def open_grant(user, patient: Patient) -> AccessGrant | None:
+    """The break-glass that lets the user read this patient now, if that is how they do."""
+    if access.scope_of(user).visible(Patient.objects.filter(pk=patient.pk)).exists():
+        return None
+    return (AccessGrant.objects.filter(user=user, patient_id=patient.pk, expires_at__gt=timezone.now())
+            .order_by("-expires_at").first())
+
+
+def patient_find(number: str) -> Patient | None:
+    """The patient with this patient number or ID number (exact), whoever's it is: for a
+    break-glass, which is logged by its caller whatever it finds."""
+    number = number.strip()
+    if not number:
+        return None
+    return Patient.objects.filter(Q(patient_no=number) | Q(id_number=number.upper())).first()
+
+
+# --- The access-log viewer (the county office) -------------------------------------------------
+
+def audits(user) -> bool:
+    """Who reads the access log: the county office, and superusers."""
+    scope = access.scope_of(user)
+    return scope.everything or any(Role.COUNTY_OFFICE in held for held in scope.roles.values())
+
+
+def _audited_units(user) -> list[GridUnit] | None:
+    """The units whose people and patients the user audits (None: everything)."""
+    scope = access.scope_of(user)
+    if scope.everything:
+        return None
+    return [u for u in scope.units if Role.COUNTY_OFFICE in scope.roles.get(u.pk, ())]
+
+
+def audit_rows(user, *, username: str = "", patient: str = "", action: str = "", since=None,
+               until=None) -> QuerySet[AccessLog]:
+    """Log rows of the people serving the user's county (or naming its patients), newest
+    first, filtered."""
+    rows = AccessLog.objects.all()
+    units = _audited_units(user)
+    if units is not None:
+        people = StaffAssignment.objects.filter(unit__in=GridUnit.objects.under_any(units)).values("user_id")
+        theirs = ArraySubquery(Patient.objects.under_any(units).values("pk"))
+        rows = rows.filter(Q(user_id__in=people) | Q(patient_ids__overlap=theirs))
+    if username:
+        rows = rows.filter(username__icontains=username)
+    if patient:
+        found = Patient.objects.filter(patient_no=patient.strip()).values_list("pk", flat=True).first()
+        rows = rows.filter(patient_ids__contains=[found]) if found else rows.none()
+    if action:
+        rows = rows.filter(action=action)
+    if since:
+        rows = rows.filter(at__date__gte=since)
+    if until:
+        rows = rows.filter(at__date__lte=until)
+    return rows.order_by("-id")
+
+
+def audit_grants(user) -> QuerySet[AccessGrant]:
+    """Break-glass accesses of the user's county's people or to its patients, newest first."""
+    grants = AccessGrant.objects.select_related("user").order_by("-granted_at")
+    units = _audited_units(user)
+    if units is None:
+        return grants
+    people = StaffAssignment.objects.filter(unit__in=GridUnit.objects.under_any(units)).values("user_id")
+    return grants.filter(Q(user_id__in=people)
+                         | Q(patient_id__in=Patient.objects.under_any(units).values("pk")))
+
+
+def patient_numbers(ids) -> dict[int, str]:
+    """Patient numbers by id, for the ids a page shows."""
+    return dict(Patient.objects.filter(pk__in=list(ids)).values_list("pk", "patient_no"))
 
 
 @dataclass

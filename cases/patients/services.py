@@ -18,6 +18,7 @@ from cases.patients.models import EventReport, FollowUp, Guardian, Patient, Risk
 from geodata.staging import copy_rows, create_stage, execute
 from gridmap import access
 from gridmap.calendar import deadlines, hours_deadline, local_date, local_today, local_zone, quarter_of
+from gridmap.models import Purpose
 
 PATIENT, GUARDIAN, FOLLOWUP, TASK = (m._meta.db_table for m in (Patient, Guardian, FollowUp, Task))
 
@@ -218,7 +219,7 @@ def patient_update(*, user, patient, data: dict, source: str = "api", move: Move
             defaults={"level": patient.risk_level})
     patient.save()
     patients_classify(patient_ids=related_patient_ids(patient))
-    access.log(user=user, action="update", patient_ids=[patient.pk],
+    access.log(user=user, action="update", purpose=Purpose.CARE, patient_ids=[patient.pk],
                query={"fields": sorted([*data, *(["residence"] if point is not None else [])])})
 
 
@@ -247,7 +248,8 @@ def followup_record(*, user, patient, followed_at, method: str, reached: bool, c
         patient.condition = latest.condition
     patient.save()
     patients_classify(patient_ids=related_patient_ids(patient))
-    access.log(user=user, action="update", patient_ids=[patient.pk], query={"follow_up": followup.pk})
+    access.log(user=user, action="update", purpose=Purpose.CARE, patient_ids=[patient.pk],
+               query={"follow_up": followup.pk})
     return followup
 
 
@@ -268,5 +270,6 @@ def event_report_record(*, user, patient, kind: str, discovered_at, note: str = 
         patient=patient, kind=kind, discovered_at=discovered_at, due_by=event_due(kind, discovered_at),
         note=note, reported_at=timezone.now() if reported else None, reported_by=user if reported else None,
     )
-    access.log(user=user, action="update", patient_ids=[patient.pk], query={"event": event.pk})
+    access.log(user=user, action="update", purpose=Purpose.CARE, patient_ids=[patient.pk],
+               query={"event": event.pk})
     return event

@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/", views.patient_detail, name="patient"),
     path("<int:pk>/events/", views.event_report, name="event-report"),
     path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
+    path("break-glass/", views.break_glass, name="break-glass"),
+    path("audit/", views.audit_log, name="audit"),
 ]
 api_urlpatterns = [
     path("patients/", api.PatientList.as_view(), name="patients"),

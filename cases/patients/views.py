@@ -2,8 +2,10 @@
 patients and fields a person sees is decided by gridmap.access, where every read is
 logged (R35)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,11 +13,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.patients import ledgers, rules, selectors, services
-from cases.patients.forms import EventReportForm, FollowUpForm, PatientFilterForm, ResidenceForm
+from cases.patients.forms import (
+    AuditFilterForm,
+    EventReportForm,
+    FollowUpForm,
+    PatientFilterForm,
+    ResidenceForm,
+)
 from cases.patients.rules import KeyGroup
 from gridmap import access
 from gridmap.calendar import local_today
-from gridmap.models import Role
+from gridmap.forms import BreakGlassForm, ExportPurposeForm
+from gridmap.models import Purpose, Role
 
 
 @login_required
@@ -28,8 +37,8 @@ def patient_list(request):
     as_of = local_today()
     patients = selectors.patients_filtered(request.user, filters, as_of=as_of)
     page = Paginator(patients.select_related("micro_grid", "village"), 50).get_page(request.GET.get("page"))
-    access.log(user=request.user, action="list", patient_ids=[p.pk for p in page],
-               query={k: str(v) for k, v in filters.items()})
+    access.log(user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in page],
+               query={k: str(v) for k, v in filters.items()}, request=request)
     counts = None
     if access.RISK in groups:
         totals = selectors.key_group_counts(request.user, selectors.patients_visible_to(request.user))
@@ -42,7 +51,7 @@ def patient_list(request):
     return render(request, "patients/patient_list.html", {
         "form": form, "page": page, "rows": rows, "counts": counts, "groups": groups,
         "query": query.urlencode(), "key_group_labels": dict(KeyGroup.choices),
-        "ledger_kinds": _ledger_kinds(groups),
+        "ledger_kinds": _ledger_kinds(groups), "export_form": ExportPurposeForm(),
     })
 
 
@@ -55,7 +64,10 @@ def _ledger_kinds(groups) -> list[tuple[str, str]]:
 
 @login_required
 def patient_detail(request, pk: int):
-    patient = selectors.patient_get_for_user(user=request.user, pk=pk, reason=request.GET.get("reason", ""))
+    # A POST changes the record: never through a break-glass, which opens it for reading.
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk, reason=request.GET.get("reason", ""),
+                                             action="update" if request.method == "POST" else "view",
+                                             request=request)
     groups = selectors.patient_field_groups(request.user, patient)  # R35: the roles held for this patient
     form = FollowUpForm(request.POST or None) if access.MEDICAL in groups else None
     if request.method == "POST":
@@ -82,6 +94,57 @@ def patient_detail(request, pk: int):
         "events": patient.event_reports.all()[:20],
         "event_form": EventReportForm(),
         "residence_form": ResidenceForm(),
+        "grant": selectors.open_grant(request.user, patient),
+    })
+
+
+@login_required
+def break_glass(request):
+    """Open a patient outside one's units, saying why: for GRIDCARE_BREAK_GLASS_HOURS, read
+    only, logged, and listed for the county office (access.break_glass)."""
+    if not access.scope_of(request.user).units:
+        raise PermissionDenied  # a person without responsibilities has no reason to
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = selectors.patient_find(form.cleaned_data["patient"])
+        if patient is None:
+            access.log_denied(user=request.user, what="break-glass: no patient with this number",
+                              query={"searched": form.cleaned_data["patient"][:64]}, request=request)
+            form.add_error("patient", _("No patient has this number or ID number."))
+        elif selectors.patients_visible_to(request.user).filter(pk=patient.pk).exists():
+            return redirect("patients:patient", pk=patient.pk)  # theirs anyway: no glass to break
+        else:
+            grant = access.break_glass(user=request.user, patient_id=patient.pk,
+                                       reason=form.cleaned_data["reason"], request=request)
+            messages.warning(request, _("Opened outside your units until %(until)s. This access is "
+                                        "logged and shown to the county office.") % {
+                "until": timezone.localtime(grant.expires_at).strftime("%H:%M")})
+            return redirect("patients:patient", pk=patient.pk)
+    return render(request, "patients/break_glass.html", {
+        "form": form, "hours": settings.GRIDCARE_BREAK_GLASS_HOURS})
+
+
+@login_required
+def audit_log(request):
+    """The county office's view of the access log: who read, searched, exported or was
+    refused which patients, when and why; break-glass accesses on top."""
+    if not selectors.audits(request.user):
+        raise PermissionDenied
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.audit_rows(request.user, **filters)
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    grants = list(selectors.audit_grants(request.user)[:50])
+    numbers = selectors.patient_numbers({pk for entry in page for pk in entry.patient_ids[:10]}
+                                        | {g.patient_id for g in grants})
+    access.log(user=request.user, action="list", purpose=Purpose.AUDIT,
+               patient_ids=sorted(numbers), query={"audit": {k: str(v) for k, v in filters.items()}},
+               request=request)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "patients/audit_log.html", {
+        "form": form, "page": page, "numbers": numbers, "query": query.urlencode(),
+        "grants": grants,
     })
 
 
@@ -119,9 +182,15 @@ def _care_group(patient) -> list[tuple[str, list]] | None:
 def ledger_download(request, kind: str):
     if kind not in dict(_ledger_kinds(access.field_groups(request.user))):
         raise Http404
+    why = ExportPurposeForm(request.GET)
+    if not why.is_valid():  # R35: no export without its purpose
+        messages.error(request, _("Choose the purpose of the download (and say why for “other”)."))
+        return redirect("patients:patients")
     lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
     as_of = local_today()
-    data = ledgers.ledger_export(kind, user=request.user, as_of=as_of, lang=lang, fmt="xlsx")
+    data = ledgers.ledger_export(kind, user=request.user, as_of=as_of, lang=lang, fmt="xlsx",
+                                 purpose=why.cleaned_data["purpose"], reason=why.cleaned_data["reason"],
+                                 request=request)
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{as_of.isoformat()}.xlsx"'

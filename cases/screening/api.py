@@ -19,7 +19,7 @@ from geodata.cells import plausible_date
 from geodata.extent import SWAPPED_HINT, outside_china
 from gridmap import access
 from gridmap.calendar import local_today
-from gridmap.models import GridUnit, Household
+from gridmap.models import GridUnit, Household, Purpose
 from gridmap.schema import feature_collection
 
 
@@ -141,7 +141,8 @@ class CampaignVisits(APIView):
         visit = services.visit_record(user=request.user, campaign=campaign, household=data["household"],
                                       visited_at=data["visited_at"], result=data["result"],
                                       point=data["point"])
-        access.log(user=request.user, action="update", query={"visit": visit.pk, "campaign": campaign.code})
+        access.log(user=request.user, action="update", purpose=Purpose.SCREENING,
+                   query={"visit": visit.pk, "campaign": campaign.code}, request=request)
         case = getattr(visit, "suspected_case", None)
         return Response({"id": visit.pk, "screened": visit.screened, "on_site": visit.on_site,
                          "distance_m": None if visit.distance_m is None else round(visit.distance_m, 1),

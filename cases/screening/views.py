@@ -15,7 +15,7 @@ from cases.screening.exports import mop_up_export
 from cases.screening.models import SuspectedCase
 from gridmap import access
 from gridmap.calendar import local_today
-from gridmap.models import GridUnit, Level
+from gridmap.models import GridUnit, Level, Purpose
 
 GAPS_LISTED = 100
 
@@ -48,7 +48,8 @@ def mop_up_download(request, code: str):
         raise Http404
     lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
     data = mop_up_export(campaign, unit, fmt="csv", lang=lang)
-    access.log(user=request.user, action="export", query={"mop_up": campaign.code, "unit": unit.code})
+    access.log(user=request.user, action="export", purpose=Purpose.SCREENING,
+               query={"mop_up": campaign.code, "unit": unit.code}, request=request)
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="mop-up-{campaign.code}-{unit.code}.csv"'
     return response
@@ -67,7 +68,8 @@ def visit_form(request):
                 visit = services.visit_record(user=request.user, campaign=campaign,
                                               household=data["household"], visited_at=data["visited_at"],
                                               result=data["result"], point=data["point"])
-                access.log(user=request.user, action="update", query={"visit": visit.pk})
+                access.log(user=request.user, action="update", purpose=Purpose.SCREENING,
+                           query={"visit": visit.pk}, request=request)
                 note = _("not on site") if visit.on_site is False else ""
                 messages.success(request, _("Visit recorded.") + (f" ({note})" if note else ""))
                 return redirect("screening:visit")
@@ -98,6 +100,7 @@ def suspected_cases(request):
         messages.success(request, _("Suspected case closed."))
         return redirect("screening:suspected")
     open_cases = cases.filter(status=SuspectedCase.Status.REFERRED)
-    access.log(user=request.user, action="list", query={"suspected_cases": True})
+    access.log(user=request.user, action="list", purpose=Purpose.SCREENING, query={"suspected_cases": True},
+               request=request)
     return render(request, "screening/suspected_cases.html",
                   {"cases": open_cases[:200], "now": timezone.now()})

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from cases.transfers import selectors
 from gridmap import access
+from gridmap.models import Purpose
 from gridmap.schema import feature_collection
 
 ARROWS_SHOWN = 2000
@@ -36,6 +37,7 @@ class TransferArrows(APIView):
                                "state_label": t.get_state_display(),
                                "late": due is not None and due < now},
             })
-        access.log(user=request.user, action="list", patient_ids=sorted({t.patient_id for t in items}),
-                   query={"transfer_arrows": True})
+        access.log(user=request.user, action="list", purpose=Purpose.TRANSFER,
+                   patient_ids=sorted({t.patient_id for t in items}), query={"transfer_arrows": True},
+                   request=request)
         return Response({"type": "FeatureCollection", "features": features})

@@ -30,7 +30,7 @@ def deadline_met(done_at, due_at, now) -> str:
 
 
 def transfers_export(*, user=None, unit: GridUnit | None = None, fmt: str = "csv", lang: str = "zh",
-                     reason: str = "") -> bytes:
+                     purpose: str, reason: str = "") -> bytes:
     """Every move of the patients in the user's scope, with its deadlines and whether each
     was met; logged (R35)."""
     transfers = Transfer.objects.select_related("patient", "from_unit", "to_unit").order_by("detected_at")
@@ -54,7 +54,7 @@ def transfers_export(*, user=None, unit: GridUnit | None = None, fmt: str = "csv
         ])
     ledger = Ledger("transfers", lang, [sheet], sorted({t.patient_id for t in transfers}))
     data = ledger_write(ledger, fmt)
-    access.log(user=user or Operator(), action="export", patient_ids=ledger.patient_ids,
+    access.log(user=user or Operator(), action="export", purpose=purpose, patient_ids=ledger.patient_ids,
                reason=reason, query={"ledger": "transfers", "unit": unit.code if unit else None,
                                      "format": fmt})
     return data

@@ -19,7 +19,7 @@ from cases.patients.services import patient_update
 from cases.transfers import letters, selectors, services
 from cases.transfers.models import Transfer
 from gridmap import access
-from gridmap.models import Role
+from gridmap.models import Purpose, Role
 
 
 @login_required
@@ -60,9 +60,9 @@ def transfer_list(request):
     alerts = list(selectors.open_alerts_for(request.user)[:50])
     notifications = list(request.user.notifications.filter(read_at__isnull=True)[:20])
     shown = in_scope | {a.transfer.patient_id if a.transfer_id else a.event_report.patient_id for a in alerts}
-    access.log(user=request.user, action="list",
+    access.log(user=request.user, action="list", purpose=Purpose.TRANSFER,
                patient_ids=sorted(shown | {n.patient_id for n in notifications}),
-               query={"transfers": box, "show": show})
+               query={"transfers": box, "show": show}, request=request)
     now = timezone.now()
     scope = access.scope_of(request.user)
     rows = []
@@ -101,8 +101,9 @@ def transfer_action(request, pk: int, action: str):
         raise Http404
     try:
         steps[action]()
-        access.log(user=request.user, action="update", patient_ids=[transfer.patient_id],
-                   query={"transfer": transfer.pk, "step": action})
+        access.log(user=request.user, action="update", purpose=Purpose.TRANSFER,
+                   patient_ids=[transfer.patient_id], query={"transfer": transfer.pk, "step": action},
+                   request=request)
         messages.success(request, _("%(patient)s: %(state)s") % {
             "patient": transfer.patient.patient_no,
             "state": Transfer.State(Transfer.objects.get(pk=pk).state).label})
@@ -129,8 +130,8 @@ def transfer_letter(request, pk: int):
     if not access.acts_for(request.user, transfer.from_unit_id, (Role.COUNTY_OFFICE,)):
         raise Http404
     data = letters.outflow_letter(transfer)
-    access.log(user=request.user, action="export", patient_ids=[transfer.patient_id],
-               query={"letter": transfer.pk})
+    access.log(user=request.user, action="export", purpose=Purpose.TRANSFER,
+               patient_ids=[transfer.patient_id], query={"letter": transfer.pk}, request=request)
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     name = f"outflow-letter-{transfer.patient.patient_no}.docx"

@@ -40,7 +40,8 @@ def test_saving_a_unit_in_the_admin_keeps_its_ancestry(admin_client, small_grid)
 def test_the_access_log_is_readable_but_not_editable_in_the_admin(admin_client, admin_user):
     from gridmap.models import AccessLog
 
-    entry = AccessLog.objects.create(user=admin_user, username="admin", action="view", patient_ids=[1, 2])
+    entry = AccessLog.objects.create(user=admin_user, username="admin", action="view", purpose="care",
+                                     patient_ids=[1, 2])
     listing = admin_client.get("/admin/gridmap/accesslog/")
     assert listing.status_code == 200 and "admin" in listing.content.decode()
     assert admin_client.get("/admin/gridmap/accesslog/add/").status_code == 403

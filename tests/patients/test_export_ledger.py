@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 def export(tmp_path, kind, *args, fmt="csv"):
     out = tmp_path / f"ledger.{fmt}"
-    call_command("export_ledger", kind, f"--format={fmt}", f"--as-of={AS_OF.isoformat()}", "-o", str(out),
-                 *args)
+    call_command("export_ledger", kind, "--purpose=report", f"--format={fmt}", f"--as-of={AS_OF.isoformat()}",
+                 "-o", str(out), *args)
     if fmt == "xlsx":
         return load_workbook(out)
     return list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
@@ -100,7 +100,7 @@ def test_a_ledger_as_of_another_date_is_evaluated_on_that_date_without_writing_R
     Patient.objects.filter(patient_no="P05").update(resident_since=date(2026, 3, 1))
     patients_classify(as_of=AS_OF)
     out = tmp_path / "later.csv"
-    call_command("export_ledger", "key-groups", "--format=csv", "--as-of=2026-09-01", "-o", str(out))
+    call_command("export_ledger", "key-groups", "--purpose=report", "--format=csv", "--as-of=2026-09-01", "-o", str(out))
     rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert {r[0]: r[7] for r in rows[1:]}["P05"] == ""  # six months passed by then
     stored = Patient.objects.get(patient_no="P05")

@@ -77,13 +77,13 @@ def test_the_pages_show_diagnosis_only_where_the_person_is_the_village_doctor(mi
 
 
 def test_a_ledger_leaves_blank_what_a_row_may_not_show(mixed):
-    book = load_workbook(io.BytesIO(ledger_export("key-groups", user=mixed, as_of=date(2026, 6, 30))))
+    book = load_workbook(io.BytesIO(ledger_export("key-groups", user=mixed, as_of=date(2026, 6, 30), purpose="report")))
     sheet = book.active
     header = [c.value for c in sheet[1]]
     rows = {r[0]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows["P01"]["危险性评估等级"] in ("", None) and rows["P01"]["重点管理人群"] in ("", None)
     assert rows["P03"]["危险性评估等级"] == 0
-    due = load_workbook(io.BytesIO(ledger_export("followups-due", user=mixed, as_of=date(2026, 6, 30))))
+    due = load_workbook(io.BytesIO(ledger_export("followups-due", user=mixed, as_of=date(2026, 6, 30), purpose="care")))
     listed = {r[2] for r in due.active.iter_rows(min_row=2, values_only=True)}
     assert "P01" not in listed  # follow-up dates are medical detail
 

@@ -45,11 +45,13 @@ def test_reading_a_record_is_logged_with_who_which_and_why_R35(register):
                                                                     "home visit")
 
 
-def test_reading_another_grids_patient_is_refused_and_not_logged_as_a_read(register):
+def test_reading_another_grids_patient_is_refused_and_logged_as_refused_not_as_a_read(register):
     p1 = Patient.objects.get(patient_no="P01")
     with pytest.raises(Http404):
         selectors.patient_get_for_user(user=register["grid_b"], pk=p1.pk)
-    assert not AccessLog.objects.exists()
+    [row] = AccessLog.objects.all()
+    assert row.action == "denied" and row.patient_ids == [p1.pk] and row.username == "grid_b"
+    assert "not in the person's units" in row.reason
 
 
 @pytest.mark.parametrize("username,groups", [

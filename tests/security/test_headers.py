@@ -113,7 +113,7 @@ def test_nothing_personal_is_stored_by_a_browser_or_a_proxy(client, register):
     p01 = Patient.objects.get(patient_no="P01")
     for url in [reverse("patients:patient", args=[p01.pk]), reverse("patients:patients"),
                 reverse("api:patients"), reverse("api:patient-detail", args=[p01.pk]),
-                reverse("patients:ledger", args=["key-groups"]), reverse("gridmap:map"), "/login/"]:
+                reverse("patients:ledger", args=["key-groups"]) + "?purpose=report", reverse("gridmap:map"), "/login/"]:
         response = client.get(url)
         assert response.status_code == 200, url
         cache = {part.strip() for part in response["Cache-Control"].split(",")}

@@ -216,7 +216,7 @@ def test_export_transfers_lists_kinds_units_deadlines_and_whether_they_were_met(
     transfers.transfer_report(user=people["g1"], transfer=transfer,
                               now=transfer.report_by + timedelta(hours=1))  # an hour late
     out = tmp_path / "t.csv"
-    call_command("export_transfers", "--lang=en", "-o", str(out))
+    call_command("export_transfers", "--purpose=transfer", "--lang=en", "-o", str(out))
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert len(rows) == 1
     row = rows[0]
@@ -225,7 +225,7 @@ def test_export_transfers_lists_kinds_units_deadlines_and_whether_they_were_met(
     assert (row["report_met"], row["exchange_met"], row["accept_met"]) == ("no", "", "")
     assert AccessLog.objects.filter(action="export", query__ledger="transfers").exists()
     out2 = tmp_path / "t2.csv"
-    call_command("export_transfers", "--user=t3_office", "-o", str(out2))
+    call_command("export_transfers", "--purpose=transfer", "--user=t3_office", "-o", str(out2))
     assert len(out2.read_bytes().decode("utf-8-sig").strip().splitlines()) == 1  # header only
 
 
@@ -237,7 +237,7 @@ def test_export_transfers_leaves_to_blank_for_an_outflow(people, tmp_path):
 
     move(tmp_path, (108.5, 34.2))
     out = tmp_path / "t.csv"
-    call_command("export_transfers", "--lang=en", "--format=csv", "-o", str(out))
+    call_command("export_transfers", "--purpose=transfer", "--lang=en", "--format=csv", "-o", str(out))
     [row] = csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")))
     assert (row["kind"], row["to_code"], row["state"]) == ("outside", "", "outflow")
 

@@ -19,5 +19,6 @@ class Command(ScopedExportCommand):
     def handle(self, *args, **options):
         user, unit = self.scope(options)
         data = ledger_export(options["kind"], user=user, unit=unit, as_of=options["as_of"] or local_today(),
-                             lang=options["lang"], fmt=options["format"], reason=options["reason"])
+                             lang=options["lang"], fmt=options["format"], purpose=options["purpose"],
+                             reason=options["reason"])
         self.write(data, options)

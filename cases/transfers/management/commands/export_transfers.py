@@ -12,4 +12,4 @@ class Command(ScopedExportCommand):
     def handle(self, *args, **options):
         user, unit = self.scope(options)
         self.write(transfers_export(user=user, unit=unit, fmt=options["format"], lang=options["lang"],
-                                    reason=options["reason"]), options)
+                                    purpose=options["purpose"], reason=options["reason"]), options)
