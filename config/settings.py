@@ -5,6 +5,9 @@ Everything a deployment changes comes from the environment (see README,
 REDIS_URL into var/env.sh when they start private services.
 """
 
+import base64
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,11 +25,38 @@ if not SECRET_KEY:
     # Development, demo and tests get a per-checkout key; deployments set one.
     _key_file = BASE_DIR / "var" / "secret_key"
     if not _key_file.exists():
-        import secrets
-
         _key_file.parent.mkdir(parents=True, exist_ok=True)
         _key_file.write_text(secrets.token_urlsafe(50))
     SECRET_KEY = _key_file.read_text().strip()
+
+# Keys of the encrypted ID and telephone numbers and of their search index (gridmap.crypto):
+# "id:base64-of-32-bytes" pairs, comma-separated, the first one current. Development, the
+# demo and the tests get per-checkout keys; deployments set both (docs/operations.md).
+def _field_keys(name: str, file: str) -> list[tuple[str, bytes]]:
+    raw = env_str(name, "")
+    if not raw:
+        path = BASE_DIR / "var" / file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # created once, readable by this account only; a concurrent start keeps the first
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write("k1:" + base64.b64encode(secrets.token_bytes(32)).decode())
+        raw = path.read_text().strip()
+    try:
+        return [(kid.strip(), base64.b64decode(key)) for kid, key in
+                (pair.split(":", 1) for pair in raw.split(",") if pair.strip())]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be id:base64key[,id:base64key…]") from exc
+
+
+GRIDCARE_FIELD_KEYS = _field_keys("GRIDCARE_FIELD_KEYS", "field_keys")
+GRIDCARE_INDEX_KEYS = _field_keys("GRIDCARE_INDEX_KEYS", "index_keys")
+GRIDCARE_KEYS_FROM_ENVIRONMENT = bool(env_str("GRIDCARE_FIELD_KEYS", "")
+                                      and env_str("GRIDCARE_INDEX_KEYS", ""))
 
 ALLOWED_HOSTS = env_list("GRIDCARE_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("GRIDCARE_CSRF_TRUSTED_ORIGINS", [])

@@ -138,6 +138,16 @@ class Scope:
         return queryset if self.everything else queryset.under_any(self.units_granting(group))
 
 
+# ID and telephone numbers are shown masked (gridmap.crypto.mask_id / mask_phone); a person
+# whose roles on the patient give this group may reveal them in full, one logged action.
+UNMASKED_BY = {"id_number": ID_NUMBER, "phone": IDENTITY}
+
+
+def may_reveal(groups: frozenset[str]) -> frozenset[str]:
+    """Which of the numbers (UNMASKED_BY's keys) these field groups may reveal."""
+    return frozenset(what for what, group in UNMASKED_BY.items() if group in groups)
+
+
 def _groups_of(roles: Iterable[str]) -> frozenset[str]:
     groups: frozenset[str] = frozenset()
     for role in roles:

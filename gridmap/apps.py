@@ -10,3 +10,4 @@ class GridmapConfig(AppConfig):
 
     def ready(self):
         import_module("gridmap.security")  # connects the failed-sign-in receiver
+        import_module("gridmap.checks")  # registers the deployment checks

@@ -25,6 +25,16 @@ MOVED = {  # table -> the model that owns it now
 }
 
 
+# Encrypted since (patients 0003): compared by their plain values, read through the models.
+SEALED = {"cases_patient": ["id_number"], "cases_guardian": ["id_number", "phone", "key"]}
+
+
+def _plain(table: str) -> dict[int, tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, {', '.join(SEALED[table])} FROM {table}")
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
 def _fingerprints(columns: dict[str, list[str]] | None = None) -> dict[str, tuple[int, str]]:
     """Every moved table's row count and a digest of all its rows (of `columns`, when given:
     the columns a table had in the old schema), read in SQL."""
@@ -61,12 +71,24 @@ def test_a_database_of_the_old_schema_with_the_demo_migrates_and_keeps_every_row
         old = _migrate(BEFORE).loader.project_state(BEFORE).apps  # the schema of before, same rows
         assert old.get_model("cases", "Patient").objects.count() == counts["cases_patient"]
         assert old.get_model("cases", "Visit").objects.count() == counts["cases_visit"]
-        columns = _columns()
+        columns = {table: [c for c in names if c not in SEALED.get(table, ())]
+                   for table, names in _columns().items()}
         before = _fingerprints(columns)
+        plain = {table: _plain(table) for table in SEALED}
         assert {table: n for table, (n, _) in before.items()} == counts
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     assert _fingerprints(columns) == before  # every row, every value of before
+    patients = dict(apps.get_model("patients.Patient").objects.values_list("pk", "id_number"))
+    assert patients == {pk: number or "" for pk, (number,) in plain["cases_patient"].items()}
+    guardians = {g.pk: g for g in apps.get_model("patients.Guardian").objects.all()}
+    assert {pk: (g.id_number, g.phone) for pk, g in guardians.items()} == {
+        pk: (number, phone) for pk, (number, phone, _key) in plain["cases_guardian"].items()}
+    assert all(g.key == (g.id_number_index if g.id_number else plain["cases_guardian"][pk][2])
+               for pk, g in guardians.items())
+    with connection.cursor() as cursor:  # and nothing of it plain in the database
+        cursor.execute("SELECT count(*) FROM cases_patient WHERE id_number <> '' AND id_number NOT LIKE 'k%$%'")
+        assert cursor.fetchone()[0] == 0
     for table, label in MOVED.items():
         model = apps.get_model(label)
         assert model._meta.db_table == table

@@ -14,6 +14,7 @@ from cases.patients import selectors, services
 from cases.patients.serializers import (
     EventReportSerializer,
     FollowUpSerializer,
+    IdentifiersSerializer,
     PatientFilterSerializer,
     PatientSerializer,
     PatientUpdateSerializer,
@@ -120,6 +121,18 @@ class FollowUpList(APIView):
         patient.refresh_from_db()
         return Response(PatientSerializer(patient, context=_context(request, [patient])).data,
                         status=status.HTTP_201_CREATED)
+
+
+class PatientIdentifiers(APIView):
+    @extend_schema(request=None, responses=IdentifiersSerializer)
+    def post(self, request, pk: int):
+        """The patient's ID and telephone numbers in full, of those the caller's roles on the
+        patient may reveal: one logged action (R35). Every other answer masks them."""
+        patient = selectors.patient_get_for_user(user=request.user, pk=pk, request=request)
+        numbers = selectors.identifiers_reveal(user=request.user, patient=patient, request=request)
+        if not numbers:
+            raise PermissionDenied("your role does not reveal these numbers")
+        return Response(IdentifiersSerializer(numbers).data)
 
 
 class BBoxSerializer(serializers.Serializer):

@@ -87,7 +87,7 @@ class AuditFilterForm(forms.Form):
     patient = forms.CharField(label=_("Patient number"), required=False, max_length=64)
     action = forms.ChoiceField(label=_("Action"), required=False,
                                choices=[("", "—"), *AccessLog.Action.choices])
-    since = forms.DateField(label=_("From"), required=False, validators=[plausible_date],
+    since = forms.DateField(label=_("From (date)"), required=False, validators=[plausible_date],
                             widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, validators=[plausible_date],
+    until = forms.DateField(label=_("To (date)"), required=False, validators=[plausible_date],
                             widget=forms.DateInput(attrs={"type": "date"}))

@@ -10,10 +10,12 @@ enumerations are defined once, in cases.patients.rules.
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.patients.rules import INACTIVE_STATUSES, Condition, Consent, DeathSource, Diagnosis, Status
+from gridmap import crypto
+from gridmap.crypto import EncryptedCharField
 from gridmap.models import GridUnit, Household, Placed, PlacedQuerySet, Role, User
 
 TEAM_ROLES = (Role.POLICE, Role.VILLAGE_COMMITTEE, Role.VILLAGE_DOCTOR, Role.LIAISON_LEADER)
@@ -22,12 +24,16 @@ TEAM_ROLES = (Role.POLICE, Role.VILLAGE_COMMITTEE, Role.VILLAGE_DOCTOR, Role.LIA
 class Guardian(models.Model):
     """A guardian (监护人); one can guard several patients (R15), known by ID number."""
 
-    # The identity a ledger re-import finds the guardian by: the ID number, or,
+    # The identity a ledger re-import finds the guardian by: the ID number's index, or,
     # for a guardian the ledger gives no ID number, "p:" + the patient number.
     key = models.CharField(max_length=80, unique=True)
-    id_number = models.CharField(_("ID number"), max_length=18, unique=True, null=True, blank=True)
+    # Encrypted at rest (gridmap.crypto); equality and search through the index columns.
+    id_number = EncryptedCharField(_("ID number"), column_label="cases_guardian.id_number", max_length=18,
+                                   null=True, blank=True)
+    id_number_index = models.CharField(max_length=80, blank=True, editable=False)
     name = models.CharField(_("name"), max_length=100)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone = EncryptedCharField(_("phone"), column_label="cases_guardian.phone", max_length=40, blank=True)
+    phone_index = models.CharField(max_length=80, blank=True, editable=False)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     unable = models.BooleanField(_("unable to act through physical illness"), default=False)
 
@@ -35,9 +41,20 @@ class Guardian(models.Model):
         db_table = "cases_guardian"
         verbose_name = _("guardian")
         verbose_name_plural = _("guardians")
+        constraints = [models.UniqueConstraint(fields=["id_number_index"], condition=~Q(id_number_index=""),
+                                               name="guardian_one_per_id_number")]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.id_number_index, self.phone_index = crypto.index(self.id_number), crypto.index(self.phone)
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def after_index_rotation(cls) -> None:
+        """A guardian known by ID number is keyed by its index (gridmap.crypto.rotate)."""
+        cls.objects.exclude(id_number_index="").update(key=F("id_number_index"))
 
 
 class PatientQuerySet(PlacedQuerySet):
@@ -72,7 +89,10 @@ class Patient(Placed):
 
     patient_no = models.CharField(_("patient number"), max_length=64, unique=True)  # 档案编号
     name = models.CharField(_("name"), max_length=100)
-    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    # Encrypted at rest (gridmap.crypto); search by `id_number_index`.
+    id_number = EncryptedCharField(_("ID number"), column_label="cases_patient.id_number", max_length=18,
+                                   blank=True)
+    id_number_index = models.CharField(max_length=80, blank=True, editable=False, db_index=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     diagnosis = models.CharField(_("diagnosis"), max_length=32, choices=Diagnosis.choices)
@@ -139,6 +159,12 @@ class Patient(Placed):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.patient_no})"
+
+    def save(self, *args, **kwargs):
+        self.id_number_index = crypto.index(self.id_number)
+        if kwargs.get("update_fields") is not None and "id_number" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "id_number_index"}
+        super().save(*args, **kwargs)
 
     @property
     def active(self) -> bool:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from cases.patients.models import TEAM_ROLES, Patient, TeamOverride
 from cases.patients.rules import KeyGroup
-from gridmap import access
+from gridmap import access, crypto
 from gridmap.models import (
     LEVEL_FIELDS,
     AccessGrant,
@@ -83,6 +83,21 @@ def patient_get_for_user(*, user: User, pk: int, reason: str = "", action: str =
     return patient
 
 
+def identifiers_reveal(*, user, patient: Patient, request=None) -> dict[str, str]:
+    """The numbers of a patient in full that the user's roles on them may reveal
+    (access.may_reveal), logged as an unmask; {} when none (nothing is logged then)."""
+    allowed = access.may_reveal(patient_field_groups(user, patient))
+    numbers = {}
+    if "id_number" in allowed and patient.id_number:
+        numbers["id_number"] = patient.id_number
+    if "phone" in allowed and patient.guardian_id and patient.guardian.phone:
+        numbers["guardian_phone"] = patient.guardian.phone
+    if numbers:
+        access.log(user=user, action=AccessLog.Action.UNMASK, purpose=Purpose.CARE,
+                   patient_ids=[patient.pk], query={"revealed": sorted(numbers)}, request=request)
+    return numbers
+
+
 def open_grant(user, patient: Patient) -> AccessGrant | None:
     """The break-glass that lets the user read this patient now, if that is how they do."""
     if access.scope_of(user).visible(Patient.objects.filter(pk=patient.pk)).exists():
@@ -97,7 +112,7 @@ def patient_find(number: str) -> Patient | None:
     number = number.strip()
     if not number:
         return None
-    return Patient.objects.filter(Q(patient_no=number) | Q(id_number=number.upper())).first()
+    return Patient.objects.filter(Q(patient_no=number) | Q(id_number_index=crypto.index(number))).first()
 
 
 # --- The access-log viewer (the county office) -------------------------------------------------

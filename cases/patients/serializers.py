@@ -10,7 +10,7 @@ from cases.patients.models import EventReport, FollowUp, Patient
 from cases.patients.rules import Condition, Consent, DeathSource, KeyGroup, Status
 from geodata.cells import plausible_date
 from geodata.extent import SWAPPED_HINT, outside_china
-from gridmap import access
+from gridmap import access, crypto
 from gridmap.calendar import local_today
 
 NOTE_LENGTH = 2000  # an event's note: what was seen, not a document
@@ -73,10 +73,24 @@ class PatientSerializer(serializers.ModelSerializer):
         return p.geom.y if p.geom else None
 
     def to_representation(self, instance):
-        """Only the fields the reader's roles on this patient's units show (R35)."""
+        """Only the fields the reader's roles on this patient's units show (R35); the ID and
+        telephone numbers masked unless revealed (context "revealed", a logged action)."""
         data = super().to_representation(instance)
         allowed = visible_fields(self.context["groups"][instance.pk])
-        return {k: v for k, v in data.items() if k in allowed}
+        data = {k: v for k, v in data.items() if k in allowed}
+        revealed = self.context.get("revealed", frozenset())
+        if data.get("id_number") and "id_number" not in revealed:
+            data["id_number"] = crypto.mask_id(data["id_number"])
+        if data.get("guardian") and data["guardian"]["phone"] and "phone" not in revealed:
+            data["guardian"] = {**data["guardian"], "phone": crypto.mask_phone(data["guardian"]["phone"])}
+        return data
+
+
+class IdentifiersSerializer(serializers.Serializer):
+    """The numbers in full, of those the reader may reveal (absent: not theirs to see)."""
+
+    id_number = serializers.CharField(required=False)
+    guardian_phone = serializers.CharField(required=False)
 
 
 class PatientUpdateSerializer(serializers.Serializer):

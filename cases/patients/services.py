@@ -34,7 +34,7 @@ def schedule() -> rules.Schedule:
 # the latest reached one (R6) — aggregated into arrays, which the ORM cannot.
 FACTS_SQL = f"""
     WITH active AS (
-        SELECT p.id, p.household_id, g.id_number
+        SELECT p.id, p.household_id, nullif(g.id_number_index, '') AS id_number
         FROM {PATIENT} p LEFT JOIN {GUARDIAN} g ON g.id = p.guardian_id
         WHERE p.status <> ALL(%(inactive)s)
     ), shared AS (

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.patient_list, name="patients"),
     path("<int:pk>/", views.patient_detail, name="patient"),
     path("<int:pk>/events/", views.event_report, name="event-report"),
+    path("<int:pk>/identifiers/", views.identifiers_reveal, name="identifiers"),
     path("ledgers/<str:kind>.xlsx", views.ledger_download, name="ledger"),
     path("break-glass/", views.break_glass, name="break-glass"),
     path("audit/", views.audit_log, name="audit"),
@@ -21,4 +22,5 @@ api_urlpatterns = [
     path("patients/points/", api.PatientPoints.as_view(), name="patient-points"),
     path("patients/<int:pk>/followups/", api.FollowUpList.as_view(), name="patient-followups"),
     path("patients/<int:pk>/events/", api.PatientEvents.as_view(), name="patient-events"),
+    path("patients/<int:pk>/identifiers/", api.PatientIdentifiers.as_view(), name="patient-identifiers"),
 ]

@@ -21,7 +21,7 @@ from cases.patients.forms import (
     ResidenceForm,
 )
 from cases.patients.rules import KeyGroup
-from gridmap import access
+from gridmap import access, crypto
 from gridmap.calendar import local_today
 from gridmap.forms import BreakGlassForm, ExportPurposeForm
 from gridmap.models import Purpose, Role
@@ -79,6 +79,25 @@ def patient_detail(request, pk: int):
             messages.success(request, _("Follow-up recorded. Next follow-up due: %(due)s") % {
                 "due": patient.next_due or "—"})
             return redirect("patients:patient", pk=patient.pk)
+    return _detail_page(request, patient, groups, form)
+
+
+@login_required
+def identifiers_reveal(request, pk: int):
+    """POST: the patient page with the ID and telephone numbers in full (those the reader's
+    roles on the patient may reveal); one logged action (R35)."""
+    if request.method != "POST":
+        raise Http404
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk, request=request)
+    revealed = selectors.identifiers_reveal(user=request.user, patient=patient, request=request)
+    if not revealed:
+        raise PermissionDenied
+    groups = selectors.patient_field_groups(request.user, patient)
+    form = FollowUpForm() if access.MEDICAL in groups else None
+    return _detail_page(request, patient, groups, form, revealed=revealed)
+
+
+def _detail_page(request, patient, groups, form, *, revealed=None):
     team = selectors.teams_for([patient])[patient.pk]
     return render(request, "patients/patient_detail.html", {
         "patient": patient, "groups": groups, "team": team, "form": form,
@@ -95,6 +114,9 @@ def patient_detail(request, pk: int):
         "event_form": EventReportForm(),
         "residence_form": ResidenceForm(),
         "grant": selectors.open_grant(request.user, patient),
+        "revealed": revealed or {}, "may_reveal": access.may_reveal(groups),
+        "id_masked": crypto.mask_id(patient.id_number),
+        "phone_masked": crypto.mask_phone(patient.guardian.phone) if patient.guardian_id else "",
     })
 
 
@@ -121,7 +143,7 @@ def break_glass(request):
                 "until": timezone.localtime(grant.expires_at).strftime("%H:%M")})
             return redirect("patients:patient", pk=patient.pk)
     return render(request, "patients/break_glass.html", {
-        "form": form, "hours": settings.GRIDCARE_BREAK_GLASS_HOURS})
+        "form": form, "hours": f"{settings.GRIDCARE_BREAK_GLASS_HOURS:g}"})
 
 
 @login_required

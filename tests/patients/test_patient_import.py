@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from cases.patients.models import Guardian, Patient, RiskAssessment
+from gridmap import crypto
 from gridmap.models import Household
 from tests.conftest import GRID_1, MICRO_1, MICRO_4, TOWNSHIP_1, VILLAGE_1
 from tests.helpers import run_import
@@ -91,7 +92,8 @@ def test_one_guardian_guards_several_patients_by_id_number(small_grid, tmp_path)
     ok, text = run_import("function", "import_patients", path, as_of=AS_OF)
     assert ok, text
     assert Guardian.objects.count() == 2
-    mother = Guardian.objects.get(id_number=shared)
+    mother = Guardian.objects.get(id_number_index=crypto.index(shared))  # encrypted at rest
+    assert mother.id_number == shared and mother.key == mother.id_number_index
     assert mother.birth_date == date(1950, 1, 1)  # from the guardian's ID number
     assert sorted(mother.patients.values_list("patient_no", flat=True)) == ["P01", "P02"]
 

@@ -3,6 +3,7 @@ Policy with no inline script but the page's own nonce, nothing stored by a brows
 proxy, HTTPS settings from the environment, `check --deploy` clean, the API schema for
 signed-in users only."""
 
+import base64
 import os
 import re
 import secrets
@@ -18,8 +19,9 @@ from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
+KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 PRODUCTION = {"GRIDCARE_HTTPS": "true", "GRIDCARE_ALLOWED_HOSTS": "gridcare.example.cn",
-              "GRIDCARE_DEBUG": "false"}
+              "GRIDCARE_DEBUG": "false", "GRIDCARE_FIELD_KEYS": f"k1:{KEY}", "GRIDCARE_INDEX_KEYS": f"i1:{KEY}"}
 
 
 def manage(*args, env: dict) -> subprocess.CompletedProcess:
@@ -38,7 +40,7 @@ def test_check_deploy_is_clean_under_production_settings():
 
 def test_check_deploy_names_what_plain_http_lacks():
     done = manage("check", "--deploy", env={"GRIDCARE_HTTPS": "false"})
-    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016", "gridmap.W001"):
         assert warning in done.stderr + done.stdout
 
 

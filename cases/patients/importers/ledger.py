@@ -29,7 +29,7 @@ from geodata.extent import SWAPPED_HINT, outside_china
 from geodata.readers import SourceCRS, lonlat_to_wgs84, read_ledger
 from geodata.report import ImportReport, Progress, run_atomic
 from geodata.staging import copy_rows, create_stage, execute, fetch, srid
-from gridmap import services
+from gridmap import crypto, services
 from gridmap.calendar import local_today
 from gridmap.models import LEVEL_FIELDS
 from gridmap.services import HOUSEHOLD_TABLE, UNIT_TABLE
@@ -64,7 +64,8 @@ STAGE_COLUMNS = (
     "consent text, status text, guardian_key text, guardian_name text, guardian_id_number text, "
     "guardian_phone text, guardian_relation text, guardian_birth_date date, guardian_unable bool, "
     "prior_incidents text, admissions_past_year int, psychotic_symptoms bool, "
-    "violent_tendency bool, extra jsonb"
+    "violent_tendency bool, extra jsonb, id_number_index text, guardian_id_number_index text, "
+    "guardian_phone_index text"
 )
 STAGE_NAMES = [c.split()[0] for c in STAGE_COLUMNS.split(", ")]
 # The text columns and the most their field holds (from the models: one source).
@@ -103,6 +104,8 @@ def patients_import(
     A changed residence of a patient already registered is a move (R23): `moves` detects
     and applies it. Without `moves` the new residence simply replaces the old one."""
     report, step = ImportReport.begin("patients", dry_run=dry_run, progress=progress)
+    # (the ID and telephone numbers are sealed before staging: nothing plain reaches the
+    # database, not even a temporary table; gridmap.crypto)
     as_of = as_of or local_today()
     read = report.read_file(lambda: (read_ledger(path, PATIENT_COLUMNS, REQUIRED),
                                      SourceCRS.parse(source_crs)))
@@ -115,6 +118,8 @@ def patients_import(
     step(0.3, "checked rows")
     if not report.ok:
         return report
+    with report.phase("seal"):
+        rows = _seal(rows)
 
     def body() -> None:
         with report.phase("stage"):
@@ -164,6 +169,28 @@ def _validate(frame, source: SourceCRS, report: ImportReport) -> list[tuple]:
     return out
 
 
+SEALED = {  # stage column -> (its index column, the stored column it is encrypted for)
+    "id_number": ("id_number_index", "cases_patient.id_number"),
+    "guardian_id_number": ("guardian_id_number_index", "cases_guardian.id_number"),
+    "guardian_phone": ("guardian_phone_index", "cases_guardian.phone"),
+}
+
+
+def _seal(rows: list[tuple]) -> list[tuple]:
+    """Encrypt the ID and telephone numbers column by column and add their indexes; a
+    guardian known by ID number is keyed by its index (R15: the same guardian)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(STAGE_NAMES)
+    at = {name: i for i, name in enumerate(STAGE_NAMES)}
+    columns = [list(c) for c in columns]
+    for column, (index_column, label) in SEALED.items():
+        plain = columns[at[column]]
+        columns[at[index_column]] = crypto.index_many(plain)
+        columns[at[column]] = crypto.encrypt_many(plain, label)
+    keys, ids = columns[at["guardian_key"]], columns[at["guardian_id_number_index"]]
+    columns[at["guardian_key"]] = [index or key for key, index in zip(keys, ids, strict=True)]
+    return list(zip(*columns, strict=True))
+
+
 def _number_or_nan(value) -> float:
     try:
         return float(text(value)) if text(value) else np.nan
@@ -196,8 +223,9 @@ class _Row(RowCells):
             v[column] = bool(self.cell(column, parse_bool))
         v["prior_incidents"] = self._incidents()
         v["guardian_id_number"] = self._guardian_id(v)
-        v["guardian_key"] = v["guardian_id_number"] or (
-            f"p:{v['patient_no']}" if v["guardian_name"] else "")
+        shares_no_id = v["guardian_name"] and not v["guardian_id_number"]
+        v["guardian_key"] = f"p:{v['patient_no']}" if shares_no_id else ""
+        v["id_number_index"] = v["guardian_id_number_index"] = v["guardian_phone_index"] = ""  # _seal
         v["lon"], v["lat"] = self._point(point, bool(v["household_code"]))
         return v
 
@@ -311,22 +339,27 @@ def _write_guardians() -> None:
     Why raw SQL: one INSERT … ON CONFLICT over the stage; the last row naming a
     guardian wins, as in the ledger.
     """
+    # The encrypted numbers differ at every encryption (a fresh nonce): whether one
+    # changed is told by its index, and an unchanged one keeps its stored form.
     execute(f"""
-        INSERT INTO {GUARDIAN} AS g (key, id_number, name, phone, birth_date, unable)
+        INSERT INTO {GUARDIAN} AS g (key, id_number, id_number_index, name, phone, phone_index,
+                                     birth_date, unable)
         SELECT DISTINCT ON (guardian_key) guardian_key, nullif(guardian_id_number, ''),
-               guardian_name, guardian_phone, guardian_birth_date, guardian_unable
+               guardian_id_number_index, guardian_name, guardian_phone, guardian_phone_index,
+               guardian_birth_date, guardian_unable
         FROM stage_patients WHERE guardian_key <> ''
         ORDER BY guardian_key, n DESC
-        ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,
-            birth_date = EXCLUDED.birth_date, unable = EXCLUDED.unable
-        WHERE (g.name, g.phone, g.birth_date, g.unable)
-              IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, EXCLUDED.birth_date, EXCLUDED.unable)
+        ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name,
+            phone = CASE WHEN g.phone_index = EXCLUDED.phone_index THEN g.phone ELSE EXCLUDED.phone END,
+            phone_index = EXCLUDED.phone_index, birth_date = EXCLUDED.birth_date, unable = EXCLUDED.unable
+        WHERE (g.name, g.phone_index, g.birth_date, g.unable)
+              IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone_index, EXCLUDED.birth_date, EXCLUDED.unable)
     """)
 
 
 PLACEMENT = [f"{name}_id" for name in LEVEL_FIELDS.values()]
 WRITTEN = [
-    "patient_no", "name", "id_number", "sex", "birth_date", "diagnosis", "registered_on",
+    "patient_no", "name", "id_number", "id_number_index", "sex", "birth_date", "diagnosis", "registered_on",
     "residence_address", "household_id", "geom", "resident_since", *PLACEMENT, "outside",
     "registration_address", "registration_code", "registration_unit_id", "risk_level",
     "risk_assessed_on", "condition", "consent", "status", "guardian_id", "guardian_relation",
@@ -350,11 +383,16 @@ def _write_patients() -> tuple[int, int]:
     and registration unit in one INSERT … ON CONFLICT, counting both outcomes.
     """
     updates = [c for c in WRITTEN if c != "patient_no"]
+    # An unchanged ID number (same index) keeps its stored ciphertext; it is compared by index.
+    sets = [("id_number = CASE WHEN p.id_number_index = EXCLUDED.id_number_index THEN p.id_number "
+             "ELSE EXCLUDED.id_number END") if c == "id_number" else f"{c} = EXCLUDED.{c}" for c in updates]
+    compared = [c for c in updates if c not in ("geom", "id_number")]
     return fetch(f"""
         WITH w AS (
             INSERT INTO {PATIENT} AS p ({', '.join(WRITTEN)}, key_groups, followups_this_year,
                                             face_to_face_due, death_source, created_at, updated_at)
-            SELECT s.patient_no, s.name, s.id_number, coalesce(s.sex, ''), s.birth_date, s.diagnosis,
+            SELECT s.patient_no, s.name, s.id_number, s.id_number_index, coalesce(s.sex, ''), s.birth_date,
+                   s.diagnosis,
                    s.registered_on, s.residence_address, h.id, s.geom, s.resident_since,
                    {', '.join(f'u.{c}' for c in PLACEMENT)}, (a.unit_id IS NULL),
                    s.registration_address, s.registration_code, r.id,
@@ -372,11 +410,10 @@ def _write_patients() -> tuple[int, int]:
             LEFT JOIN {UNIT_TABLE} r ON r.code = s.registration_code
             LEFT JOIN {GUARDIAN} g ON g.key = s.guardian_key
             LEFT JOIN {PATIENT} cur ON cur.patient_no = s.patient_no
-            ON CONFLICT (patient_no) DO UPDATE SET
-                {', '.join(f'{c} = EXCLUDED.{c}' for c in updates)}, updated_at = now()
-            WHERE ({', '.join(f'p.{c}' for c in updates if c != 'geom')}, ST_AsEWKB(p.geom))
+            ON CONFLICT (patient_no) DO UPDATE SET {', '.join(sets)}, updated_at = now()
+            WHERE ({', '.join(f'p.{c}' for c in compared)}, ST_AsEWKB(p.geom))
                   IS DISTINCT FROM
-                  ({', '.join(f'EXCLUDED.{c}' for c in updates if c != 'geom')}, ST_AsEWKB(EXCLUDED.geom))
+                  ({', '.join(f'EXCLUDED.{c}' for c in compared)}, ST_AsEWKB(EXCLUDED.geom))
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w
