@@ -1,7 +1,8 @@
 # The app image for docker-compose.yml (deployment). Debian's GDAL/GEOS/PROJ
 # for GeoDjango; pyogrio's wheel brings its own GDAL for file I/O.
 FROM python:3.11-slim-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin gettext \
+# postgresql-client: pg_dump/pg_restore of the server's version (15) for `manage.py backup`.
+RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin gettext postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml ./

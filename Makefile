@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ENV := . var/env.sh &&
 DEMO_PORT ?= 8000
 
-.PHONY: setup setup-browser demo demo-stop demo-code test bench lint
+.PHONY: setup setup-browser demo demo-stop demo-code test bench lint backup restore
 
 setup:
 	scripts/setup.sh
@@ -28,6 +28,16 @@ test: setup-browser
 
 bench: setup
 	$(ENV) $(PY) -m bench $(BENCH_ARGS)
+
+# A custom-format pg_dump of DATABASE_URL to var/backups/ (or BACKUP=path); docs/operations.md.
+backup: setup
+	$(ENV) $(PY) manage.py backup $(if $(BACKUP),--output "$(BACKUP)")
+
+# make restore BACKUP=path [FORCE=1]: into DATABASE_URL, in one transaction; FORCE=1 replaces a
+# database that holds tables. Not after setup: its migrate would fill the database restored into.
+restore:
+	@[ -n "$(BACKUP)" ] || { echo "usage: make restore BACKUP=var/backups/gridcare-<time>.dump [FORCE=1]" >&2; exit 2; }
+	$(ENV) $(PY) manage.py restore "$(BACKUP)" $(if $(filter 1,$(FORCE)),--force)
 
 lint: setup
 	$(PY) -m ruff check .
