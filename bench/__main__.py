@@ -1,14 +1,16 @@
-"""python -m bench [--scale county|province] [--only units|households|patients|screening] [--followups N]
+"""python -m bench [--scale county|province] [--only units|households|patients|screening|load] [--followups N]
 
 Generates the scale's data (bench/data/, cached), then in the bench database
 imports the units and the households, runs the naive per-point loop on a
 sample, imports the patient ledger and the follow-ups (bench.patients), runs
 their naive per-row loop on a sample, the screening campaigns, visits and
-coverage against a per-unit loop (bench.screening), checks the results and
-writes bench/results.md.
+coverage against a per-unit loop (bench.screening), at county scale the load test
+(bench.load: the patient list and API under 20 clients, in a database of its own),
+checks the results and writes bench/results.md.
 """
 
 import argparse
+import os
 import sys
 from datetime import datetime
 
@@ -25,8 +27,11 @@ RATIO_TARGET = 300
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="county")
-    parser.add_argument("--only", choices=["units", "households", "patients", "screening"],
-                        help="patients, screening: keep the stored units and households if they are complete")
+    parser.add_argument("--only", choices=["units", "households", "patients", "screening", "load"],
+                        help="patients, screening: keep the stored units and households if they are "
+                             "complete; load: the load test alone (bench.load)")
+    parser.add_argument("--load-seconds", type=int, default=30,
+                        help="load: how long each measured run lasts (default 30)")
     parser.add_argument("--visits-load", choices=["import", "copy"],
                         help="screening: load the visits with screening_import (default at county scale) or "
                              "by COPY + INSERT (default at province scale)")
@@ -110,8 +115,20 @@ def summary(scale: str, manifest: dict, units: dict | None, households: dict | N
     return lines
 
 
+def load_test(source_url: str, seconds: int) -> dict:
+    """The patient list and API under 20 clients (bench.load), in its own database."""
+    from bench.load import bench_load, load_summary
+
+    result = bench_load(source_url, seconds=seconds)
+    print(write_section("county", load_summary(result), "load test"))
+    return result
+
+
 def main() -> int:
     args = parse_args()
+    source_url = os.environ.get("DATABASE_URL", "")
+    if args.only == "load":
+        return 0 if load_test(source_url, args.load_seconds)["ok"] else 1
     use_bench_database()
     from bench.households import bench_households
     from bench.units import units_loaded
@@ -148,8 +165,10 @@ def main() -> int:
         for sql, plan in screening["load"]["plans"]:
             print(sql.strip(), plan, sep="\n", end="\n\n")
         print(write_section(args.scale, screening_summary(args.scale, manifest, screening), "screening"))
+    load = load_test(source_url, args.load_seconds) if args.only is None and args.scale == "county" else None
     checks = {**(units or {}).get("checks", {}), **(households or {}).get("checks", {}),
-              **(ledger or {}).get("checks", {}), **(screening or {}).get("checks", {})}
+              **(ledger or {}).get("checks", {}), **(screening or {}).get("checks", {}),
+              **(load or {}).get("checks", {})}
     return 0 if all(ok for ok, _ in checks.values()) else 1
 
 

@@ -33,6 +33,7 @@ from bench.timing import ledger_statements, timed
 from cases.patients import rules
 from cases.patients.models import FollowUp, Guardian, Patient, RiskAssessment
 from config import importers
+from gridmap import crypto
 from gridmap.models import LEVEL_FIELDS, GridUnit, Household
 
 NAIVE_PATIENTS = 500
@@ -83,7 +84,7 @@ def naive_patient(row, plan: rules.Schedule) -> None:
     guardian = None
     if row.guardian_name or row.guardian_id_number:
         guardian, _ = Guardian.objects.update_or_create(
-            key=row.guardian_id_number or f"p:{row.patient_no}",
+            key=crypto.index(row.guardian_id_number) if row.guardian_id_number else f"p:{row.patient_no}",
             defaults={"id_number": row.guardian_id_number or None, "name": row.guardian_name,
                       "phone": row.guardian_phone, "unable": _yes(row.guardian_unable),
                       "birth_date": rules.id_birth_date(row.guardian_id_number)
@@ -116,7 +117,7 @@ def naive_classify(patient: Patient, plan: rules.Schedule) -> None:
     """Key groups, due date, yearly count of one patient, with a query per fact."""
     active = Patient.objects.exclude(status__in=rules.INACTIVE_STATUSES)
     guardian = patient.guardian
-    by_guardian = active.filter(guardian__id_number=guardian.id_number).count() \
+    by_guardian = active.filter(guardian__id_number_index=guardian.id_number_index).count() \
         if guardian and guardian.id_number else 1
     by_household = active.filter(household_id=patient.household_id).count() if patient.household_id else 1
     attempts = tuple(

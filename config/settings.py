@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gridmap.security.ScopeCacheMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "gridmap.security.IdleTimeoutMiddleware",
@@ -143,6 +144,12 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Jobs are enqueued by our services inside transaction.on_commit (STYLE §9),
 # so django-rq must enqueue at once when called.
 RQ = {"COMMIT_MODE": "auto"}
+# django-rq would also put its dashboard in the administration, open to every staff member
+# (job arguments, delete and requeue buttons): it lives at /django-rq/ for superusers only.
+RQ_SHOW_ADMIN_LINK = False
+# Nobody, administrators included, reads another person's authenticator secret (its key
+# or QR code) in the administration: a new device is enrolled by its owner.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
 }

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import Http404
 from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView
+from rq.exceptions import NoSuchJobError
 
 from cases.patients import urls as patient_urls
 from cases.screening import urls as screening_urls
@@ -34,7 +36,12 @@ def superusers_only(patterns: list[URLPattern]) -> list[URLPattern]:
         def guarded(request, *args, **kwargs):
             if not request.user.is_superuser:
                 raise PermissionDenied
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NoSuchJobError as exc:  # a job gone (or never there): not a server error
+                raise Http404 from exc
+            except ImproperlyConfigured as exc:  # a dashboard of a part not installed (rq-scheduler)
+                raise Http404 from exc
         return guarded
 
     return [URLPattern(p.pattern, guard(p.callback), p.default_args, p.name) for p in patterns]

@@ -26,7 +26,9 @@
 Pages, API views, exports, downloads and jobs all come through here; nothing else decides.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -137,6 +139,11 @@ class Scope:
         """The rows of a placed queryset under the units where the person may see `group`."""
         return queryset if self.everything else queryset.under_any(self.units_granting(group))
 
+    def grants_everywhere(self, group: str) -> bool:
+        """Whether every unit of the person gives `group`: then `visible_with` is `visible`
+        and narrowing a visible queryset by it changes nothing."""
+        return self.everything or len(self.units_granting(group)) == len(self.units)
+
 
 # ID and telephone numbers are shown masked (gridmap.crypto.mask_id / mask_phone); a person
 # whose roles on the patient give this group may reveal them in full, one logged action.
@@ -155,12 +162,43 @@ def _groups_of(roles: Iterable[str]) -> frozenset[str]:
     return groups
 
 
+# Within one request a person's scope is read once (`scopes_cached`, entered by
+# gridmap.security.ScopeCacheMiddleware): a page asks for it from several selectors.
+_scopes: ContextVar[dict[int, "Scope"] | None] = ContextVar("gridcare_scopes", default=None)
+
+
+@contextmanager
+def scopes_cached() -> Iterator[None]:
+    """Read each person's scope once inside this block (one request); forgotten after."""
+    token = _scopes.set({})
+    try:
+        yield
+    finally:
+        _scopes.reset(token)
+
+
+def forget_scope(user) -> None:
+    """Drop the cached scope of a person whose assignments or grants just changed."""
+    cache = _scopes.get()
+    if cache is not None:
+        cache.pop(user.pk, None)
+
+
 def scope_of(user) -> Scope:
     """The person's scope, in one query; nothing for an anonymous visitor."""
     if not user.is_authenticated:
         return Scope()
     if user.is_superuser:
         return Scope(everything=True)
+    cache = _scopes.get()
+    if cache is None:
+        return _read_scope(user)
+    if user.pk not in cache:
+        cache[user.pk] = _read_scope(user)
+    return cache[user.pk]
+
+
+def _read_scope(user) -> Scope:
     # The boundaries are not needed to decide scope; a county's polygon is large.
     assignments = (StaffAssignment.objects.filter(user=user).select_related("unit")
                    .defer("unit__geom", "unit__extra").order_by("unit__level", "unit__code"))
@@ -234,6 +272,7 @@ def break_glass(*, user, patient_id: int, reason: str, request=None) -> AccessGr
     grant = AccessGrant.objects.create(
         user=user, patient_id=patient_id, reason=reason[:300],
         expires_at=timezone.now() + timedelta(hours=settings.GRIDCARE_BREAK_GLASS_HOURS))
+    forget_scope(user)
     log(user=user, action=AccessLog.Action.BREAK_GLASS, purpose=Purpose.EMERGENCY, reason=reason,
         patient_ids=[patient_id], query={"until": grant.expires_at.isoformat()}, request=request)
     return grant

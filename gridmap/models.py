@@ -63,6 +63,35 @@ class PlacedQuerySet(models.QuerySet):
         above = {unit.ancestor_id(level) for unit in units for level in range(1, unit.level)}
         return self.filter(self.placed_under(units, (via,)) | Q(**{f"{via}id__in": sorted(above)}))
 
+    _unit_relations: tuple[str, ...] = ()
+
+    def with_units(self, *relations: str) -> "PlacedQuerySet":
+        """Fetch the named unit relations ("village", "micro_grid", …) of the rows, for
+        their names and codes, in one more query without their boundaries: a list page
+        reads no polygon, and PostgreSQL plans no five-way join of the unit table, which
+        costs more than the page itself (40 ms to plan, 4 ms to run; probe finding 12)."""
+        clone = self._chain()
+        clone._unit_relations = (*self._unit_relations, *relations)
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._unit_relations = self._unit_relations
+        return clone
+
+    def _fetch_all(self):
+        fetched = self._result_cache is not None
+        super()._fetch_all()
+        rows = self._result_cache
+        if fetched or not self._unit_relations or not rows or not isinstance(rows[0], models.Model):
+            return
+        fields = [self.model._meta.get_field(name) for name in self._unit_relations]
+        ids = {getattr(row, field.attname) for row in rows for field in fields} - {None}
+        units = GridUnit.objects.defer("geom", "extra").in_bulk(ids)
+        for row in rows:
+            for field in fields:
+                field.set_cached_value(row, units.get(getattr(row, field.attname)))
+
     @staticmethod
     def placed_under(units: Iterable["GridUnit"], paths: Iterable[str]) -> Q:
         """The condition "placed under one of the units" over the given relation paths."""

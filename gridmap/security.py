@@ -17,7 +17,6 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 
 from gridmap import access
-from gridmap.models import StaffAssignment
 
 
 class NoStoreMiddleware:
@@ -40,6 +39,18 @@ class NoStoreMiddleware:
 
 SEEN, SINCE = "gridcare_seen", "gridcare_since"  # session keys: last request, sign-in (epoch s)
 TOUCH_EVERY = 60  # seconds: the session is saved at most once a minute for being used
+
+
+class ScopeCacheMiddleware:
+    """A person's scope (gridmap.access.scope_of) is read once per request, not once per
+    selector that asks for it: a patient list asks five times (probe finding 12)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with access.scopes_cached():
+            return self.get_response(request)
 
 
 class IdleTimeoutMiddleware:
@@ -80,8 +91,9 @@ def needs_second_factor(user) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    return StaffAssignment.objects.filter(
-        user=user, role__in=settings.GRIDCARE_SECOND_FACTOR_ROLES).exists()
+    # From the person's scope, which the page reads anyway (once per request).
+    wanted = set(settings.GRIDCARE_SECOND_FACTOR_ROLES)
+    return any(held & wanted for held in access.scope_of(user).roles.values())
 
 
 class SecondFactorMiddleware:

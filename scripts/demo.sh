@@ -40,8 +40,8 @@ start() {
   "$PY" manage.py seed_demo
   "$PY" manage.py collectstatic --noinput -v 0
   while ! port_free "$port"; do port=$((port + 1)); done
-  GRIDCARE_DEBUG=false nohup "$ROOT/.venv/bin/gunicorn" config.wsgi:application \
-    --bind "127.0.0.1:$port" --workers 2 --access-logfile "$RUN/web.access.log" \
+  GRIDCARE_DEBUG=false GRIDCARE_WEB_BIND="127.0.0.1:$port" nohup "$ROOT/.venv/bin/gunicorn" \
+    -c config/gunicorn.py config.wsgi:application --access-logfile "$RUN/web.access.log" \
     >"$RUN/web.log" 2>&1 &
   echo $! > "$RUN/web.pid"
   nohup "$PY" manage.py rqworker default --with-scheduler >"$RUN/worker.log" 2>&1 &

@@ -62,8 +62,8 @@ class PatientList(APIView):
             raise ValidationError(hidden)
         as_of = local_today()
         patients = selectors.patients_filtered(request.user, filters.validated_data, as_of=as_of)
-        page = Paginator(patients.select_related(
-            "guardian", "county", "township", "village", "grid", "micro_grid"), PAGE_SIZE
+        page = Paginator(patients.select_related("guardian").defer("extra").with_units(
+            "county", "township", "village", "grid", "micro_grid"), PAGE_SIZE
         ).get_page(request.query_params.get("page"))
         access.log(
             user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in page],

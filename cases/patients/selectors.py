@@ -248,7 +248,8 @@ def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
     scope = access.scope_of(user)
     patients = scope.visible(Patient.objects.all())
     for name in {n for n in FILTER_NEEDS if filters.get(n) is not None and filters.get(n) != ""}:
-        patients = patients & scope.visible_with(Patient.objects.all(), FILTER_NEEDS[name])
+        if not scope.grants_everywhere(FILTER_NEEDS[name]):
+            patients = patients & scope.visible_with(Patient.objects.all(), FILTER_NEEDS[name])
     if filters.get("unit"):
         unit = GridUnit.objects.filter(code=filters["unit"]).first()
         if unit is None:
@@ -270,7 +271,9 @@ def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
 def key_group_counts(user: User, patients: QuerySet[Patient]) -> dict[str, int]:
     """How many of these patients are in each key group (R13–R19), one aggregate, over those
     whose key groups the user may see (R35)."""
-    patients = patients & access.scope_of(user).visible_with(Patient.objects.all(), access.RISK)
+    scope = access.scope_of(user)
+    if not scope.grants_everywhere(access.RISK):
+        patients = patients & scope.visible_with(Patient.objects.all(), access.RISK)
     counts = patients.aggregate(**{
         key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values})
     return counts

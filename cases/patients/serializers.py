@@ -75,9 +75,12 @@ class PatientSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         """Only the fields the reader's roles on this patient's units show (R35); the ID and
         telephone numbers masked unless revealed (context "revealed", a logged action)."""
-        data = super().to_representation(instance)
         allowed = visible_fields(self.context["groups"][instance.pk])
-        data = {k: v for k, v in data.items() if k in allowed}
+        data = {}
+        for field in self._readable_fields:  # what is withheld is not even read (or decrypted)
+            if field.field_name in allowed:
+                value = field.get_attribute(instance)
+                data[field.field_name] = None if value is None else field.to_representation(value)
         revealed = self.context.get("revealed", frozenset())
         if data.get("id_number") and "id_number" not in revealed:
             data["id_number"] = crypto.mask_id(data["id_number"])

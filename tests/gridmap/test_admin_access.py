@@ -55,3 +55,11 @@ def test_an_importer_sees_their_own_runs_and_a_superuser_every_page(client, admi
     assert client.get(reverse("admin:gridmap_import_status", args=[run.pk])).status_code == 200
     assert admin_client.get(reverse("admin:gridmap_import_status", args=[run.pk])).status_code == 200
     assert admin_client.get("/django-rq/").status_code == 200
+
+
+def test_the_job_dashboard_is_not_in_the_administration_for_staff(client, small_grid):
+    """django-rq registers its dashboard in the admin too, where the staff flag alone
+    opened it (found by the endpoint matrix); it lives at /django-rq/ for superusers."""
+    sign_in(client, staff_user())
+    assert client.get("/admin/django_rq/dashboard/").status_code == 404
+    assert client.get("/django-rq/").status_code == 403
