@@ -7,9 +7,11 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.urls import URLPattern, include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.exceptions import NotFound
 from rq.exceptions import NoSuchJobError
 
 from cases.patients import urls as patient_urls
@@ -26,6 +28,16 @@ api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
+
+def not_found(request, exception):
+    """A path under /api/ that names nothing (/api/patients/abc/) is answered like every
+    other API 404, in JSON as the schema says; pages keep Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found
 
 
 def superusers_only(patterns: list[URLPattern]) -> list[URLPattern]:

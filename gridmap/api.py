@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from gridmap import selectors
-from gridmap.schema import UnitDetail, feature_collection
+from gridmap.schema import UnitDetail, feature_collection, unit_code_id
 
 
 class UnitsQuery(serializers.Serializer):
@@ -27,7 +27,10 @@ class UnitsQuery(serializers.Serializer):
 
 
 @extend_schema(operation_id="units_list", parameters=[UnitsQuery],
-               responses={(200, "application/geo+json"): feature_collection("Unit")})
+               responses={(200, "application/geo+json"): feature_collection("Unit", {
+                   "code": serializers.CharField(), "name": serializers.CharField(),
+                   "level": serializers.IntegerField(), "households": serializers.IntegerField(),
+                   "population": serializers.IntegerField()}, feature_id=unit_code_id())})
 @api_view(["GET"])
 def units_geojson(request):
     query = UnitsQuery(data=request.query_params)

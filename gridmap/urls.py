@@ -10,5 +10,5 @@ urlpatterns = [
 ]
 api_urlpatterns = [
     path("units/", api.units_geojson, name="units"),
-    path("units/<str:code>/", api.unit_detail, name="unit-detail"),
+    path("units/<code:code>/", api.unit_detail, name="unit-detail"),
 ]

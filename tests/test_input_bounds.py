@@ -89,3 +89,35 @@ def test_a_follow_up_file_dated_9999_is_a_row_error(register, tmp_path):
     path.write_text("档案编号,随访时间,随访方式,是否随访到\nP01,9999-11-30 10:00,面访,是\n", encoding="utf-8")
     ok, text = run_import("function", "import_followups", path)
     assert not ok and "row 1, column followed_at: 9999-11-30" in text and "in the future" in text
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/api/units/%00/"), ("get", "/api/campaigns/%00/coverage/?level=2"),
+    ("get", "/api/campaigns/%00/hexagons/"), ("post", "/api/campaigns/%00/visits/"),
+    ("get", "/api/units/6107%0027/"),
+])
+def test_a_nul_character_in_a_code_in_the_path_is_a_json_404_not_a_500(register, method, path):
+    response = getattr(api(register["health"]), method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json" and response.json()["detail"]
+
+
+def test_a_nul_character_in_a_page_path_is_404_not_500(register):
+    client = Client()
+    client.force_login(register["health"])
+    assert client.get("/screening/%00/mop-up.csv", {"unit": "610727001"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/patients/abc/", "/api/patients/-1/events/", "/api/nothing/"])
+def test_an_api_path_that_names_nothing_is_a_json_404_in_chinese(register, path):
+    response = api(register["health"]).get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "未找到。"}
+
+
+def test_a_page_that_does_not_exist_is_still_a_page(register):
+    client = Client()
+    client.force_login(register["health"])
+    response = client.get("/nothing/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")

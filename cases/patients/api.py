@@ -110,7 +110,7 @@ class FollowUpList(APIView):
         _require(request, patient, access.MEDICAL)
         return Response(FollowUpSerializer(patient.followups.all(), many=True).data)
 
-    @extend_schema(request=FollowUpSerializer, responses=PatientSerializer)
+    @extend_schema(request=FollowUpSerializer, responses={201: PatientSerializer})
     def post(self, request, pk: int):
         """Record a follow-up; R5–R10 are applied at once and the patient returned."""
         patient = selectors.patient_get_for_user(user=request.user, pk=pk, action="update", request=request)
@@ -171,7 +171,7 @@ class PatientEvents(APIView):
         context = {"groups": selectors.patient_field_groups(request.user, patient)}
         return Response(EventReportSerializer(patient.event_reports.all(), many=True, context=context).data)
 
-    @extend_schema(request=EventReportSerializer, responses=EventReportSerializer)
+    @extend_schema(request=EventReportSerializer, responses={201: EventReportSerializer})
     def post(self, request, pk: int):
         """Report an event (R28: due at the township group within 6 hours of discovery;
         R27 likely to leave: 24 hours). The answer says whether it was late."""

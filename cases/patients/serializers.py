@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from cases.patients import rules
@@ -12,6 +14,7 @@ from geodata.cells import plausible_date
 from geodata.extent import SWAPPED_HINT, outside_china
 from gridmap import access, crypto
 from gridmap.calendar import local_today
+from gridmap.models import LEVEL_FIELDS
 
 NOTE_LENGTH = 2000  # an event's note: what was seen, not a document
 
@@ -47,15 +50,25 @@ class PatientSerializer(serializers.ModelSerializer):
         model = Patient
         fields = sorted({n for names in FIELD_GROUPS.values() for n in names})
 
+    @extend_schema_field(inline_serializer("PatientUnits", fields={
+        level: serializers.CharField(allow_null=True, help_text="the unit's code")
+        for level in LEVEL_FIELDS.values()}))
     def get_units(self, p: Patient) -> dict:
         return {level: getattr(p, level).code if getattr(p, f"{level}_id") else None
-                for level in ("county", "township", "village", "grid", "micro_grid")}
+                for level in LEVEL_FIELDS.values()}
 
+    @extend_schema_field(inline_serializer("PatientGuardian", allow_null=True, fields={
+        "name": serializers.CharField(), "phone": serializers.CharField(help_text="masked unless revealed"),
+        "relation": serializers.CharField()}))
     def get_guardian(self, p: Patient) -> dict | None:
         if not p.guardian_id:
             return None
         return {"name": p.guardian.name, "phone": p.guardian.phone, "relation": p.guardian_relation}
 
+    @extend_schema_field(inline_serializer("PatientTeam", allow_null=True, fields={
+        "members": serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                         help_text="the people in each role of the team (R20)"),
+        "gaps": serializers.ListField(child=serializers.CharField(), help_text="the roles nobody fills")}))
     def get_team(self, p: Patient) -> dict | None:
         team = self.context.get("teams", {}).get(p.pk)
         if team is None:
@@ -87,6 +100,20 @@ class PatientSerializer(serializers.ModelSerializer):
         if data.get("guardian") and data["guardian"]["phone"] and "phone" not in revealed:
             data["guardian"] = {**data["guardian"], "phone": crypto.mask_phone(data["guardian"]["phone"])}
         return data
+
+
+class PatientSchema(OpenApiSerializerExtension):
+    """R35 in the schema: an answer holds every field of the field groups the reader's roles
+    on the patient give and no other, so the fields of the groups every role gives are
+    required and the rest may be absent."""
+
+    target_class = PatientSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        always = visible_fields(frozenset.intersection(*access.ROLE_FIELD_GROUPS.values()))
+        schema["required"] = sorted(always & set(schema["properties"]))
+        return schema
 
 
 class IdentifiersSerializer(serializers.Serializer):

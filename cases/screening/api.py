@@ -7,20 +7,27 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases.screening import selectors, services
+from cases.screening import rules, selectors, services
 from cases.screening.models import Campaign, Visit
 from geodata.cells import plausible_date
 from geodata.extent import SWAPPED_HINT, outside_china
 from gridmap import access
 from gridmap.calendar import local_today
 from gridmap.models import GridUnit, Household, Purpose
-from gridmap.schema import feature_collection
+from gridmap.schema import feature_collection, unit_code_id
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 0},
+                                {"type": "string", "enum": [rules.SMALL, rules.WITHHELD]}]})
+class MaskedCount(serializers.Field):
+    """A count as a leader may see it (R31, R35): a whole number, "<5" below the minimum,
+    or "—" when withheld so that a masked sibling cannot be recomputed."""
 
 
 def _campaign(request, code: str) -> Campaign:
@@ -33,8 +40,12 @@ class CoverageQuery(serializers.Serializer):
 
 
 class CampaignCoverage(APIView):
-    @extend_schema(parameters=[CoverageQuery], responses=feature_collection(
-        "Coverage", extra={"legend": serializers.ListField(child=serializers.DictField())}))
+    @extend_schema(parameters=[CoverageQuery], responses=feature_collection("Coverage", {
+        "code": serializers.CharField(), "name": serializers.CharField(), "level": serializers.IntegerField(),
+        "households": MaskedCount(), "screened": MaskedCount(),
+        "coverage": serializers.FloatField(allow_null=True, help_text="null: masked, or no households"),
+        "colour": serializers.CharField(), "target": serializers.FloatField(),
+    }, extra={"legend": serializers.ListField(child=serializers.DictField())}, feature_id=unit_code_id()))
     def get(self, request, code: str):
         """R31 coverage of every unit of a level under the campaign (optionally under a
         parent unit, for drill-down), as GeoJSON polygons with masked counts."""
@@ -60,7 +71,7 @@ class HexQuery(serializers.Serializer):
 
 class CampaignHexagons(APIView):
     @extend_schema(parameters=[HexQuery], responses=feature_collection("Hexagon", {
-        "count": serializers.CharField(help_text='a whole number, or "<5" when masked')}))
+        "count": MaskedCount()}))
     def get(self, request, code: str):
         """Hexagons (metres across, Web Mercator) of unvisited households or suspected
         cases under the campaign's scope, limited to the user's units; counts masked."""
@@ -151,7 +162,7 @@ class CampaignVisits(APIView):
 
 
 class CadenceGaps(APIView):
-    @extend_schema(responses=feature_collection("CadenceGap"))
+    @extend_schema(responses=feature_collection("CadenceGap", feature_id=unit_code_id()))
     def get(self, request):
         """R30: the townships and villages (in the user's units) missing this period's
         campaign, as unit outlines with what is missing — shown on the leaders' map."""

@@ -9,12 +9,12 @@ urlpatterns = [
     path("", views.coverage_map, name="map"),
     path("visit/", views.visit_form, name="visit"),
     path("suspected/", views.suspected_cases, name="suspected"),
-    path("<str:code>/mop-up.csv", views.mop_up_download, name="mop-up"),
+    path("<code:code>/mop-up.csv", views.mop_up_download, name="mop-up"),
 ]
 api_urlpatterns = [
     path("campaigns/", api.CampaignList.as_view(), name="campaigns"),
     path("campaigns/gaps/", api.CadenceGaps.as_view(), name="cadence-gaps"),
-    path("campaigns/<str:code>/coverage/", api.CampaignCoverage.as_view(), name="campaign-coverage"),
-    path("campaigns/<str:code>/hexagons/", api.CampaignHexagons.as_view(), name="campaign-hexagons"),
-    path("campaigns/<str:code>/visits/", api.CampaignVisits.as_view(), name="campaign-visits"),
+    path("campaigns/<code:code>/coverage/", api.CampaignCoverage.as_view(), name="campaign-coverage"),
+    path("campaigns/<code:code>/hexagons/", api.CampaignHexagons.as_view(), name="campaign-hexagons"),
+    path("campaigns/<code:code>/visits/", api.CampaignVisits.as_view(), name="campaign-visits"),
 ]
