@@ -126,16 +126,16 @@ MATRIX = {
     # Units and screening: aggregates and households, never a patient (R31, R35).
     "": Entry(SIGNED_IN),
     "api/units/": Entry(UNIT),
-    "api/units/<str:code>/": Entry(UNIT),
+    "api/units/<code:code>/": Entry(UNIT),
     "api/campaigns/": Entry(CAMPAIGN),
     "api/campaigns/gaps/": Entry(CAMPAIGN),
-    "api/campaigns/<str:code>/coverage/": Entry(CAMPAIGN),
-    "api/campaigns/<str:code>/hexagons/": Entry(CAMPAIGN),
-    "api/campaigns/<str:code>/visits/": Entry(CAMPAIGN, "post"),
+    "api/campaigns/<code:code>/coverage/": Entry(CAMPAIGN),
+    "api/campaigns/<code:code>/hexagons/": Entry(CAMPAIGN),
+    "api/campaigns/<code:code>/visits/": Entry(CAMPAIGN, "post"),
     "screening/": Entry(CAMPAIGN),
     "screening/visit/": Entry(CAMPAIGN),
     "screening/suspected/": Entry(CAMPAIGN),
-    "screening/<str:code>/mop-up.csv": Entry(CAMPAIGN),
+    "screening/<code:code>/mop-up.csv": Entry(CAMPAIGN),
     "api/schema/": Entry(SIGNED_IN),
     # Accounts.
     "login/": Entry(OPEN),
@@ -319,7 +319,7 @@ def test_unit_and_screening_endpoints_answer_no_patient(world):
         for route, entry in MATRIX.items():
             if entry.about not in (UNIT, CAMPAIGN, SIGNED_IN):
                 continue
-            url = "/" + route.replace("<str:code>", code if "campaigns" in route or "screening" in route
+            url = "/" + route.replace("<code:code>", code if "campaigns" in route or "screening" in route
                                       else TOWNSHIP_1[0])
             response = call(client, entry, url)
             assert response.status_code < 500, f"{url}: {response.status_code}"
@@ -438,7 +438,7 @@ def test_open_pages_need_no_sign_in_and_everything_else_does(world):
     anonymous = Client()
     for route, entry in MATRIX.items():
         url = "/" + route.replace("<int:pk>", str(world["patients"]["P01"].pk)) \
-            .replace("<str:code>", world["campaign"].code).replace("<str:kind>", "key-groups") \
+            .replace("<code:code>", world["campaign"].code).replace("<str:kind>", "key-groups") \
             .replace("<str:action>", "report")
         answer = call(anonymous, entry, url)
         if entry.about == OPEN:
