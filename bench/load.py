@@ -126,13 +126,20 @@ def run_locust(host: str, *, clients: int, seconds: int, rate: float, password: 
         with open(f"{prefix}_stats.csv", newline="") as f:
             rows = {row["Name"]: row for row in csv.DictReader(f)}
 
+    def number(value: str) -> float:
+        try:
+            return float(value)
+        except ValueError:  # "N/A" where nothing was measured
+            return 0.0
+
     def figures(row: dict) -> dict:
         return {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-                "rps": float(row["Requests/s"]), "median_ms": float(row["50%"] or 0),
-                "p95_ms": float(row["95%"] or 0), "p99_ms": float(row["99%"] or 0),
-                "max_ms": float(row["Max Response Time"] or 0)}
+                "rps": number(row["Requests/s"]), "median_ms": number(row["50%"]),
+                "p95_ms": number(row["95%"]), "p99_ms": number(row["99%"]),
+                "max_ms": number(row["Max Response Time"])}
 
-    measured = {name: figures(row) for name, row in rows.items() if name != "Aggregated"}
+    measured = {name: figures(row) for name, row in rows.items()
+                if name != "Aggregated" and int(row["Request Count"])}
     total = figures(rows["Aggregated"])
     return {"total": total, "by_name": measured, "clients": clients, "seconds": seconds, "rate": rate}
 
