@@ -318,3 +318,16 @@ def test_an_auditor_of_another_county_sees_none_of_these_rows(register):
     page = client_for(auditor).get(reverse("patients:audit"))
     assert page.status_code == 200
     assert {e.username for e in page.context["page"]} <= {"auditor"}
+
+
+def test_the_viewer_pages_through_the_log_keeping_its_filters(register, county):
+    for _ in range(105):
+        access.log(user=register["grid_a"], action="list", purpose="care")
+    access.log(user=register["grid_b"], action="list", purpose="care")
+    viewer = client_for(county)
+    first = viewer.get(reverse("patients:audit") + "?username=grid_a")
+    html = first.content.decode()
+    assert "1 / 2" in html and "username=grid_a&page=2" in html and "page=0" not in html
+    second = viewer.get(reverse("patients:audit") + "?username=grid_a&page=2")
+    assert len(second.context["page"]) == 5 and {e.username for e in second.context["page"]} == {"grid_a"}
+    assert "2 / 2" in second.content.decode() and "username=grid_a&page=1" in second.content.decode()
