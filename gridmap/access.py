@@ -129,6 +129,17 @@ class Scope:
         return _groups_of(role for unit_id in set(unit_ids) if unit_id is not None
                           for role in self.roles.get(unit_id, ()))
 
+    @property
+    def uniform_groups(self) -> frozenset[str] | None:
+        """The field groups each of the person's units gives, when every unit gives the
+        same ones (a township's 精防人员, a grid worker of two grids); None otherwise. Then a
+        row placed under one of their units shows exactly these (R35): the roles held on
+        its other chains can add nothing the person's roles do not give."""
+        if self.everything:
+            return ALL_GROUPS
+        given = {_groups_of(self.roles.get(unit.pk, ())) for unit in self.units}
+        return given.pop() if len(given) == 1 else None
+
     def units_granting(self, group: str) -> tuple[GridUnit, ...]:
         """The person's units where a role they hold gives `group` (a filter on a field
         runs over the rows there only, so it reveals nothing the person cannot see)."""

@@ -62,17 +62,22 @@ class PatientList(APIView):
             raise ValidationError(hidden)
         as_of = local_today()
         patients = selectors.patients_filtered(request.user, filters.validated_data, as_of=as_of)
-        page = Paginator(patients.select_related("guardian").defer("extra").with_units(
-            "county", "township", "village", "grid", "micro_grid"), PAGE_SIZE
-        ).get_page(request.query_params.get("page"))
+        paginator = Paginator(patients.select_related("guardian").defer("extra").with_coordinates()
+                              .with_units("county", "township", "village", "grid", "micro_grid"), PAGE_SIZE)
+        counts = None
+        if access.RISK in groups:  # with the list's count, where it is the same set
+            counts = selectors.key_group_counts(request.user, patients, total=True)
+            if "total" in counts:
+                paginator.count = counts.pop("total")
+        page = paginator.get_page(request.query_params.get("page"))
         access.log(
             user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in page],
             query={k: str(v) for k, v in filters.validated_data.items() if k != "reason"},
             reason=filters.validated_data.get("reason", ""), request=request)
         body = {"count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages,
                 "results": PatientSerializer(page, many=True, context=_context(request, page)).data}
-        if access.RISK in groups:
-            body["key_group_counts"] = selectors.key_group_counts(request.user, patients)
+        if counts is not None:
+            body["key_group_counts"] = counts
         return Response(body)
 
 
@@ -151,13 +156,14 @@ class PatientPoints(APIView):
         if params.validated_data.get("bbox"):
             x0, y0, x1, y1 = (float(v) for v in params.validated_data["bbox"].split(","))
             patients = patients.filter(geom__intersects=Polygon.from_bbox((x0, y0, x1, y1)))
-        rows = list(patients.only("patient_no", "name", "geom", "key_groups", *PLACEMENT)[:POINTS_SHOWN])
+        rows = list(patients.only("patient_no", "name", "key_groups", *PLACEMENT)
+                    .with_coordinates()[:POINTS_SHOWN])
         groups = selectors.field_groups_by_patient(access.scope_of(request.user), rows)
         access.log(user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in rows],
                    query={"points": params.validated_data.get("bbox", "all")}, request=request)
         features = [{
             "type": "Feature", "id": p.pk,
-            "geometry": {"type": "Point", "coordinates": [round(p.geom.x, 6), round(p.geom.y, 6)]},
+            "geometry": {"type": "Point", "coordinates": [round(p.geom_lon, 6), round(p.geom_lat, 6)]},
             "properties": {"patient_no": p.patient_no, "name": p.name,
                            **({"key_groups": p.key_groups} if access.RISK in groups[p.pk] else {})},
         } for p in rows]

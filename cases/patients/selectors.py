@@ -42,6 +42,14 @@ def field_groups_by_patient(scope: access.Scope, patients) -> dict[int, frozense
     patients = list(patients)
     if scope.everything:
         return {p.pk: access.ALL_GROUPS for p in patients}
+    known: dict[int, frozenset[str]] = {}
+    if (uniform := scope.uniform_groups) is not None:
+        # Living under one of the person's units: their groups, without reading the chains.
+        mine = {unit.pk for unit in scope.units}
+        known = {p.pk: uniform for p in patients if mine.intersection(p.placement())}
+        patients = [p for p in patients if p.pk not in known]
+        if not patients:
+            return known
     columns = [f"{name}_id" for name in LEVEL_FIELDS.values()]
     chains = {p.pk: set(p.placement()) for p in patients}
     # The open transfer is cases.transfers' row, reached through its `transfers` relation;
@@ -52,8 +60,8 @@ def field_groups_by_patient(scope: access.Scope, patients) -> dict[int, frozense
                          *(f"incoming__to_unit__{c}" for c in columns)))
     for pk, *ids in rows:
         chains[pk].update(ids)
-    return {pk: scope.groups_at(ids) | (scope.field_groups if pk in scope.granted else frozenset())
-            for pk, ids in chains.items()}
+    return known | {pk: scope.groups_at(ids) | (scope.field_groups if pk in scope.granted else frozenset())
+                    for pk, ids in chains.items()}
 
 
 def patient_field_groups(user, patient: Patient) -> frozenset[str]:
@@ -268,15 +276,18 @@ def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
     return patients
 
 
-def key_group_counts(user: User, patients: QuerySet[Patient]) -> dict[str, int]:
+def key_group_counts(user: User, patients: QuerySet[Patient], *, total: bool = False) -> dict[str, int]:
     """How many of these patients are in each key group (R13–R19), one aggregate, over those
-    whose key groups the user may see (R35)."""
+    whose key groups the user may see (R35). With `total`, also how many patients there are
+    in all ("total"), in the same aggregate, where that is the same set: where the user may
+    see everyone's key groups (a list page then needs no count of its own)."""
     scope = access.scope_of(user)
+    aggregates = {key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values}
     if not scope.grants_everywhere(access.RISK):
         patients = patients & scope.visible_with(Patient.objects.all(), access.RISK)
-    counts = patients.aggregate(**{
-        key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values})
-    return counts
+    elif total:
+        aggregates["total"] = Count("pk")
+    return patients.aggregate(**aggregates)
 
 
 def patient_map_data(patient: Patient) -> dict:

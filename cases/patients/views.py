@@ -3,6 +3,7 @@ patients and fields a person sees is decided by gridmap.access, where every read
 logged (R35)."""
 
 import html
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,9 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cases.patients import ledgers, rules, selectors, services
@@ -24,7 +27,7 @@ from cases.patients.forms import (
     PatientFilterForm,
     ResidenceForm,
 )
-from cases.patients.rules import KeyGroup
+from cases.patients.rules import KeyGroup, Status
 from gridmap import access, crypto
 from gridmap.calendar import local_today
 from gridmap.forms import BreakGlassForm, ExportPurposeForm
@@ -40,14 +43,18 @@ def patient_list(request):
                if v not in (None, "") and selectors.FILTER_NEEDS.get(k, access.IDENTITY) in groups}
     as_of = local_today()
     patients = selectors.patients_filtered(request.user, filters, as_of=as_of)
-    page = Paginator(patients.with_units("micro_grid", "village").only(*LIST_COLUMNS),
-                     50).get_page(request.GET.get("page"))
-    access.log(user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in page],
-               query={k: str(v) for k, v in filters.items()}, request=request)
+    paginator = Paginator(patients.with_units("micro_grid", "village").only(*LIST_COLUMNS), 50)
     counts = None
     if access.RISK in groups:
-        totals = selectors.key_group_counts(request.user, selectors.patients_visible_to(request.user))
+        # The chips count the user's whole register; unfiltered, that is the list's count too.
+        totals = selectors.key_group_counts(request.user, selectors.patients_visible_to(request.user),
+                                            total=not filters)
         counts = [(key, label, totals[key]) for key, label in KeyGroup.choices]
+        if "total" in totals:
+            paginator.count = totals["total"]
+    page = paginator.get_page(request.GET.get("page"))
+    access.log(user=request.user, action="list", purpose=Purpose.CARE, patient_ids=[p.pk for p in page],
+               query={k: str(v) for k, v in filters.items()}, request=request)
     # R35: each row shows what the reader's roles on that patient's units show.
     shown = selectors.field_groups_by_patient(access.scope_of(request.user), page)
     rows = _list_rows(page, groups, shown, as_of)
@@ -55,12 +62,26 @@ def patient_list(request):
     query.pop("page", None)
     return render(request, "patients/patient_list.html", {
         "form": form, "page": page, "rows": rows, "counts": counts, "groups": groups,
-        "query": query.urlencode(),
-        "ledger_kinds": _ledger_kinds(groups), "export_form": ExportPurposeForm(),
+        "query": query.urlencode(), "forms": _list_forms(get_language(), form, groups),
     })
 
 
-KEY_GROUP_LABELS = dict(KeyGroup.choices)
+def _list_forms(language: str, form: PatientFilterForm, groups: frozenset[str]) -> str:
+    """The list's filter and download forms as HTML, which depend only on the language, the
+    filter values and the field groups offered: rendered once for each and kept (a form's
+    widgets cost an eighth of the page to render)."""
+    values = tuple((name, form.data.get(name, "")) for name in form.fields)
+    return _list_forms_cached(language, values, groups)
+
+
+@lru_cache(maxsize=512)
+def _list_forms_cached(language: str, values: tuple, groups: frozenset[str]) -> str:
+    with translation.override(language):
+        return render_to_string("patients/_list_forms.html", {
+            "form": PatientFilterForm(dict(values) if any(v for _, v in values) else None),
+            "groups": groups, "export_form": ExportPurposeForm(), "ledger_kinds": _ledger_kinds(groups)})
+
+
 # What a row of the list reads (_list_rows, field_groups_by_patient): nothing else is
 # fetched, decrypted or turned into Python values for a page of 50.
 LIST_COLUMNS = ("patient_no", "name", "status", "outside", "risk_level", "key_groups", "next_due",
@@ -75,6 +96,10 @@ def _list_rows(page, groups: frozenset[str], shown: dict[int, frozenset[str]], a
     # One reverse() for the page: the patient's number is the pattern's only argument.
     url = reverse("patients:patient", args=[987654321]).split("987654321")
     outside = f'<span class="tag warn">{html.escape(_("outside"))}</span>'
+    # The labels in the reader's language, translated once per page rather than per row.
+    statuses = {key: html.escape(str(label)) for key, label in Status.choices}
+    key_groups = {key: f'<span class="tag kg-{key}">{html.escape(str(label))}</span>'
+                  for key, label in KeyGroup.choices}
     withheld = '<td class="withheld"></td><td class="withheld"></td>'
     rows = []
     for p in page:
@@ -85,12 +110,10 @@ def _list_rows(page, groups: frozenset[str], shown: dict[int, frozenset[str]], a
         village = html.escape(p.village.name) if p.village_id else "—"
         cells = [f'<tr><td><a href="{url[0]}{p.pk}{url[1]}">{html.escape(p.patient_no)}</a></td>'
                  f"<td>{html.escape(p.name)}</td><td>{village}</td><td>{micro_grid}</td>"
-                 f"<td>{html.escape(p.get_status_display())}</td>"]
+                 f"<td>{statuses.get(p.status) or html.escape(p.status)}</td>"]
         if access.RISK in groups:
             if access.RISK in shown[p.pk]:
-                tags = "".join(f'<span class="tag kg-{html.escape(key)}">'
-                               f"{html.escape(str(KEY_GROUP_LABELS.get(key, key)))}</span>"
-                               for key in p.key_groups)
+                tags = "".join(key_groups.get(key) or html.escape(key) for key in p.key_groups)
                 cells.append(f'<td>{"—" if p.risk_level is None else p.risk_level}</td><td>{tags}</td>')
             else:
                 cells.append(withheld)

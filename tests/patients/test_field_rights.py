@@ -107,3 +107,26 @@ def test_a_grid_worker_reads_no_medical_note_in_event_reports(register):
     assert MEDICAL_NOTE not in page.get(f"/patients/{p01.pk}/").content.decode()
     page.force_login(register["health"])
     assert MEDICAL_NOTE in page.get(f"/patients/{p01.pk}/").content.decode()
+
+
+def test_a_scope_whose_units_all_give_the_same_groups_decides_its_residents_without_a_query(
+        register, mixed, django_assert_num_queries):
+    from cases.patients.selectors import field_groups_by_patient
+    from gridmap import access
+
+    patients = list(Patient.objects.order_by("patient_no"))
+    health = access.scope_of(register["health"])
+    assert health.uniform_groups == access.ALL_GROUPS
+    residents = [p for p in patients if p.township_id in {u.pk for u in health.units}]
+    assert residents
+    with django_assert_num_queries(0):
+        assert field_groups_by_patient(health, residents) == {p.pk: access.ALL_GROUPS for p in residents}
+    # P05 is registered in grid A and lives elsewhere: the grid worker's groups come from
+    # its registration chain, read from the database.
+    grid_a = access.scope_of(register["grid_a"])
+    assert grid_a.uniform_groups == frozenset({access.IDENTITY})
+    p05 = next(p for p in patients if p.patient_no == "P05")
+    with django_assert_num_queries(1):
+        assert field_groups_by_patient(grid_a, [p05]) == {p05.pk: frozenset({access.IDENTITY})}
+    # Roles that give different groups on different units are never uniform.
+    assert access.scope_of(mixed).uniform_groups is None

@@ -128,3 +128,51 @@ def test_the_overdue_filter(as_user, tmp_path):
     on_time = [p["patient_no"] for p in client.get("/api/patients/", {"overdue": "false"}).json()["results"]]
     assert "P02" in on_time and "P02" not in overdue and "P01" in overdue
     assert client.get("/api/patients/", {"overdue": "maybe"}).status_code == 400
+
+
+@pytest.mark.parametrize("username", ["grid_a", "police", "health", "village_doc"])
+def test_each_row_is_what_drf_itself_gives_trimmed_to_the_readers_fields_R35(as_user, register, username):
+    """The serializer reads each row through a per-field-group list of readers; what it
+    gives must be, field for field, DRF's own representation of the patient trimmed to the
+    fields the reader's roles on that patient show, the numbers masked."""
+    from rest_framework import serializers
+
+    from cases.patients import selectors
+    from cases.patients.serializers import PatientSerializer, visible_fields
+    from gridmap import access, crypto
+
+    answer = as_user(username).get("/api/patients/").json()["results"]
+    assert answer
+    scope = access.scope_of(register[username])
+    for row in answer:
+        patient = Patient.objects.get(pk=row["id"])
+        groups = selectors.field_groups_by_patient(scope, [patient])[patient.pk]
+        serializer = PatientSerializer(context={"groups": {patient.pk: groups},
+                                                "teams": selectors.teams_for([patient])})
+        full = serializers.ModelSerializer.to_representation(serializer, patient)
+        expected = {name: value for name, value in full.items() if name in visible_fields(groups)}
+        if expected.get("id_number"):
+            expected["id_number"] = crypto.mask_id(expected["id_number"])
+        if expected.get("guardian") and expected["guardian"]["phone"]:
+            expected["guardian"]["phone"] = crypto.mask_phone(expected["guardian"]["phone"])
+        assert row == expected
+
+
+@pytest.mark.parametrize("username", ["health", "grid_a", "village_doc", "office"])
+def test_the_count_is_the_number_of_patients_listed_filtered_or_not(as_user, register, username):
+    """Where the reader may see every patient's key groups the count comes from the key-group
+    aggregate (one query fewer); it must be the same number either way, on the page too."""
+    from django.test import Client
+
+    from cases.patients import selectors
+
+    visible = selectors.patients_visible_to(register[username])
+    body = as_user(username).get("/api/patients/").json()
+    assert body["count"] == visible.count() == len(body["results"]) > 0
+    body = as_user(username).get("/api/patients/", {"q": "P0"}).json()
+    assert body["count"] == visible.filter(patient_no__startswith="P0").count()
+    page = Client()
+    page.force_login(register[username])
+    assert page.get("/patients/").context["page"].paginator.count == visible.count()
+    assert page.get("/patients/", {"q": "P01"}).context["page"].paginator.count == \
+        visible.filter(patient_no__startswith="P01").count()
