@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -209,19 +210,40 @@ def scope_of(user) -> Scope:
     return cache[user.pk]
 
 
+# A person's units with their roles, and their open break-glasses: one statement, run on
+# every request (the second-factor check and the pages ask for the scope), written out
+# here because compiling it through the ORM cost more than running it (bench/load).
+# The boundaries are not read: a county's polygon is large and deciding scope needs none.
+SCOPE_UNIT_COLUMNS = ("id", "code", "name", "level", "parent_id",
+                      *(f"{name}_id" for name in LEVEL_FIELDS.values()))
+SCOPE_SQL = f"""
+    SELECT sa.role, {", ".join(f"u.{column}" for column in SCOPE_UNIT_COLUMNS)}
+      FROM {StaffAssignment._meta.db_table} sa JOIN {GridUnit._meta.db_table} u ON u.id = sa.unit_id
+     WHERE sa.user_id = %(user)s
+    UNION ALL
+    SELECT NULL, g.patient_id{", NULL" * (len(SCOPE_UNIT_COLUMNS) - 1)}
+      FROM {AccessGrant._meta.db_table} g
+     WHERE g.user_id = %(user)s AND g.expires_at > %(now)s
+"""
+
+
 def _read_scope(user) -> Scope:
-    # The boundaries are not needed to decide scope; a county's polygon is large.
-    assignments = (StaffAssignment.objects.filter(user=user).select_related("unit")
-                   .defer("unit__geom", "unit__extra").order_by("unit__level", "unit__code"))
+    with connection.cursor() as cursor:
+        cursor.execute(SCOPE_SQL, {"user": user.pk, "now": timezone.now()})
+        rows = cursor.fetchall()
     units: dict[int, GridUnit] = {}
     roles: dict[int, set[str]] = {}
-    for assignment in assignments:
-        units.setdefault(assignment.unit_id, assignment.unit)
-        roles.setdefault(assignment.unit_id, set()).add(assignment.role)
-    granted = frozenset(AccessGrant.objects.filter(user=user, expires_at__gt=timezone.now())
-                        .values_list("patient_id", flat=True))
+    granted = set()
+    # Units by level, then code: the order the scope's predicates and pages list them in.
+    for role, *values in sorted(rows, key=lambda row: (row[0] is None, row[4] or 0, row[2] or "")):
+        if role is None:
+            granted.add(values[0])
+            continue
+        if values[0] not in units:
+            units[values[0]] = GridUnit.from_db("default", SCOPE_UNIT_COLUMNS, values)
+        roles.setdefault(values[0], set()).add(role)
     return Scope(units=tuple(units.values()), roles={k: frozenset(v) for k, v in roles.items()},
-                 granted=granted)
+                 granted=frozenset(granted))
 
 
 def visible(user, queryset: QuerySet, *, via: str | None = None) -> QuerySet:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from cases.patients import selectors, services
 from cases.patients.serializers import (
+    READS,
     EventReportSerializer,
     FollowUpSerializer,
     IdentifiersSerializer,
@@ -62,7 +63,7 @@ class PatientList(APIView):
             raise ValidationError(hidden)
         as_of = local_today()
         patients = selectors.patients_filtered(request.user, filters.validated_data, as_of=as_of)
-        paginator = Paginator(patients.select_related("guardian").defer("extra").with_coordinates()
+        paginator = Paginator(patients.select_related("guardian").only(*READS).with_coordinates()
                               .with_units("county", "township", "village", "grid", "micro_grid"), PAGE_SIZE)
         counts = None
         if access.RISK in groups:  # with the list's count, where it is the same set

@@ -35,6 +35,15 @@ FIELD_GROUPS = {
 }
 
 
+# The columns a representation reads, for a list to fetch only these: the model fields
+# among the output fields, the placement (units, R35) and the guardian's name, telephone
+# and relation (the guardian's ID number is not decrypted for a list).
+READS = (*sorted({f.name for f in Patient._meta.concrete_fields}
+                 & {name for names in FIELD_GROUPS.values() for name in names}),
+         *LEVEL_FIELDS.values(), "registration_unit", "guardian_relation",
+         "guardian__name", "guardian__phone")
+
+
 def visible_fields(groups: frozenset[str]) -> set[str]:
     """The output fields these field groups show."""
     return {name for group, names in FIELD_GROUPS.items() if group in groups for name in names}

@@ -176,3 +176,28 @@ def test_the_count_is_the_number_of_patients_listed_filtered_or_not(as_user, reg
     assert page.get("/patients/").context["page"].paginator.count == visible.count()
     assert page.get("/patients/", {"q": "P01"}).context["page"].paginator.count == \
         visible.filter(patient_no__startswith="P01").count()
+
+
+def test_a_list_asks_the_database_the_same_number_of_times_for_any_number_of_patients(as_user, register):
+    """The pages fetch only the columns they show: a column they read and did not fetch
+    would cost one more query per row, which this catches."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(fetch) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            fetch()
+        return len(captured)
+
+    api = as_user("health")
+    page = Client()
+    page.force_login(register["health"])
+    api.get("/api/patients/"), page.get("/patients/")  # a session's first request writes it
+    before = (queries(lambda: api.get("/api/patients/")), queries(lambda: page.get("/patients/")))
+    p01 = Patient.objects.get(patient_no="P01")
+    for n in range(6):
+        p01.pk, p01.patient_no, p01.id_number = None, f"P9{n}", ""
+        p01.save()
+    assert api.get("/api/patients/").json()["count"] >= 8
+    assert (queries(lambda: api.get("/api/patients/")), queries(lambda: page.get("/patients/"))) == before
