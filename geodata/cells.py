@@ -2,9 +2,10 @@
 the value or raises CellError with a message for `row N, column C: message`."""
 
 import json
+import math
 import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -139,13 +140,17 @@ def parse_int(value, *, low: int | None = None, high: int | None = None) -> int 
 
 
 def parse_float(value) -> float | None:
+    """A finite number; blank is None ("nan" and "inf" are not numbers a file can mean)."""
     value = text(value)
     if not value:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise CellError(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise CellError(f"{value!r} is not a number")
+    return number
 
 
 def parse_choice(value, choices: dict[str, str], what: str) -> str | None:
@@ -167,13 +172,15 @@ def parse_share(value) -> Decimal | None:
     number = value.rstrip("%％").strip()
     try:
         share = Decimal(number)
-    except InvalidOperation:
-        raise CellError(f"{value!r} is not a share (0.9 or 90%)") from None
-    if number != value:
-        share /= 100
-    if not share.is_finite() or not 0 <= share <= 1:
+    except DecimalException:
+        share = Decimal("NaN")
+    if not share.is_finite():
+        raise CellError(f"{value!r} is not a share (0.9 or 90%)")
+    # Compared before dividing: 9e999999999% would overflow in the division.
+    high = 100 if number != value else 1
+    if not 0 <= share <= high:
         raise CellError(f"{value!r} is outside 0..1 (write 0.9 or 90%)")
-    return share.quantize(Decimal("0.0001"))
+    return (share / high).quantize(Decimal("0.0001"))
 
 
 class RowCells:

@@ -17,8 +17,10 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS, Transformer
+from shapely.errors import GEOSException
 
 from geodata import crs as chinese_crs
+from geodata.extent import outside_china
 from geodata.staging import srid
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".zip", ".shp", ".kml", ".fgb"}
@@ -27,7 +29,12 @@ BASEMAP_SEGMENT_DEGREES = 0.002  # ~200 m: the GCJ-02 curve strays < 1 cm from s
 
 
 class FileError(Exception):
-    """The file as a whole cannot be read; nothing else can be reported."""
+    """The file as a whole cannot be read; nothing else can be reported. `where` names the
+    row where reading stopped, when one is to blame (a CSV row longer than its header)."""
+
+    def __init__(self, message: str, *, where: str = ""):
+        super().__init__(message)
+        self.where = where
 
 
 @dataclass(frozen=True)
@@ -65,13 +72,17 @@ SourceCRS.WGS84 = SourceCRS("epsg", 4326)
 
 def normalise_columns(frame: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
     """Rename known headers (English, Chinese, or Shapefile's 10-character
-    truncations) to canonical names; leave others as they are."""
-    renamed = {}
+    truncations) to canonical names; leave others as they are. FileError when two
+    headers name one column (`code` and `地址编码`): which one holds it is unknowable."""
+    renamed, first = {}, {}
     for column in frame.columns:
         if column == "geometry":
             continue
-        key = str(column).strip().lstrip("\ufeff").lower()
+        key = str(column).replace("\ufeff", "").strip().lower()
         renamed[column] = aliases.get(key, aliases.get(key[:10], str(column).strip()))
+        other = first.setdefault(renamed[column], column)
+        if other is not column:
+            raise FileError(f"the columns {other!r} and {column!r} both give {renamed[column]}: keep one")
     return frame.rename(columns=renamed)
 
 
@@ -87,8 +98,11 @@ def alias_table(columns: dict[str, str]) -> dict[str, str]:
 
 def _vector_uri(path: Path) -> str:
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            shapefiles = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+        try:
+            with zipfile.ZipFile(path) as archive:
+                shapefiles = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+        except zipfile.BadZipFile as exc:
+            raise FileError(f"{path.name} is not a zip archive ({exc})") from exc
         if len(shapefiles) != 1:
             raise FileError("a zipped Shapefile must hold exactly one .shp")
         return f"/vsizip/{path}/{shapefiles[0]}"
@@ -101,13 +115,68 @@ def read_vector(path: Path) -> tuple[gpd.GeoDataFrame, CRS | None]:
         raise FileError(f"no such file: {path}")
     uri = _vector_uri(path)
     try:
-        frame = pyogrio.read_dataframe(uri)
+        try:
+            frame = pyogrio.read_dataframe(uri)
+        except GEOSException:
+            frame = _read_unbuildable(uri)
     except Exception as exc:  # pyogrio raises several DataSourceError kinds
         raise FileError(f"cannot read {path.name}: {exc}") from exc
+    if not isinstance(frame, gpd.GeoDataFrame):  # OGR reads a text file as a table
+        raise FileError(f"{path.name} holds no geometries: expected a map (a vector file)")
     declared = frame.crs
     if path.suffix.lower() == ".kml":
         declared = WGS84  # KML is WGS84 by definition
     return frame, declared
+
+
+def _read_unbuildable(uri: str) -> gpd.GeoDataFrame:
+    """A file some of whose geometries GEOS cannot build (an unclosed ring, a ring of
+    three points): read one by one, those are None, and frame.attrs["unbuildable"] says
+    why, by feature index, so that each is reported with its feature number."""
+    meta, _, wkbs, _ = pyogrio.raw.read(uri, columns=[])
+    geoms, unbuildable = [], {}
+    for i, wkb in enumerate(wkbs):
+        try:
+            geoms.append(None if wkb is None else shapely.from_wkb(wkb))
+        except GEOSException as exc:
+            geoms.append(None)
+            unbuildable[i] = str(exc)
+    frame = gpd.GeoDataFrame(pyogrio.read_dataframe(uri, read_geometry=False), geometry=geoms,
+                             crs=meta["crs"])
+    frame.attrs["unbuildable"] = unbuildable
+    return frame
+
+
+def _utf16(raw: bytes) -> bool:
+    """Whether the bytes look like UTF-16 (a byte-order mark, or every other byte of the
+    start NUL): read as UTF-8 they would be NUL characters between the letters."""
+    start = raw[:200]
+    return start[:2] in (b"\xff\xfe", b"\xfe\xff") or len(start) >= 4 and max(
+        start[0::2].count(0), start[1::2].count(0)) * 4 > len(start)
+
+
+# How pandas names a CSV row with more cells than the header has (its line counts the header).
+_TOO_MANY_CELLS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _read_csv(text: str, name: str) -> pd.DataFrame:
+    """The CSV text as a table of text; FileError when it is none (empty, a row longer
+    than the header, an unclosed quote). The header is read as a row: were it shorter
+    than the first data row, pandas would silently take that row's first cell as an index
+    and shift every other cell one column left."""
+    try:
+        cells = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, header=None)
+    except pd.errors.EmptyDataError:
+        raise FileError(f"{name} is empty: no header row") from None
+    except pd.errors.ParserError as exc:
+        found = _TOO_MANY_CELLS.search(str(exc))
+        if found:
+            columns, line, count = (int(g) for g in found.groups())
+            raise FileError(f"{count} cells but the header has {columns} columns",
+                            where=f"row {line - 1}") from None
+        raise FileError(f"{name} is not a well-formed CSV table ({str(exc).strip()})") from None
+    header = [h if h.strip() else f"column {i}" for i, h in enumerate(cells.iloc[0].fillna(""), start=1)]
+    return cells.iloc[1:].set_axis(header, axis=1).reset_index(drop=True)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -117,11 +186,14 @@ def read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         try:
-            frame = pd.read_excel(path, dtype=str, engine="openpyxl")
+            # keep_default_na=False: a cell reading "NULL", "#N/A" or "nan" is that text, not blank
+            frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False)
         except Exception as exc:
             raise FileError(f"cannot read {path.name}: {exc}") from exc
     elif suffix == ".csv":
         raw = path.read_bytes()
+        if _utf16(raw):
+            raise FileError(f"{path.name} is UTF-16: save it as UTF-8 (CSV UTF-8) or GB18030")
         for encoding in ("utf-8-sig", "gb18030"):
             try:
                 text = raw.decode(encoding)
@@ -130,7 +202,7 @@ def read_table(path: Path) -> pd.DataFrame:
                 continue
         else:
             raise FileError(f"{path.name} is neither UTF-8 nor GB18030")
-        frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+        frame = _read_csv(text, path.name)
     else:
         raise FileError(f"{path.name}: expected .csv or .xlsx")
     frame = frame.fillna("")
@@ -161,8 +233,13 @@ def to_wgs84(geoms: np.ndarray, declared: CRS | None, source: SourceCRS) -> np.n
     """Bring geometries to the stored CRS (WGS84) as the source CRS says (STYLE §5)."""
     if source.kind in chinese_crs.CHINESE_BASEMAP_CRS:
         # The offset varies along an edge: a straight GCJ-02 edge is a curve in
-        # WGS84 (28 m off on a 20 km edge). Densify first so each edge follows it.
-        dense = shapely.segmentize(np.asarray(geoms, dtype=object), BASEMAP_SEGMENT_DEGREES)
+        # WGS84 (28 m off on a 20 km edge). Densify first so each edge follows it; only
+        # what lies in China (the offset's domain): an edge to 1e300 would never end.
+        geoms = np.asarray(geoms, dtype=object)
+        west, south, east, north = shapely.bounds(geoms).T
+        near = ~(np.isnan(west) | outside_china(west, south) | outside_china(east, north))
+        dense = geoms.copy()
+        dense[near] = shapely.segmentize(geoms[near], BASEMAP_SEGMENT_DEGREES)
         geoms, crs = chinese_crs.transform_geometries(dense, source.kind), WGS84
     else:
         crs = _source_crs(declared, source)
@@ -195,10 +272,32 @@ def extra_columns(frame: pd.DataFrame, known: set[str]) -> list[dict]:
         return [{} for _ in range(len(frame))]
     sub = frame[others].astype(object).where(frame[others].notna(), None)
     return [
-        {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+        {k: (v if isinstance(v, (str, int, bool)) or v is None or _finite(v) else str(v))
          for k, v in row.items() if v not in (None, "")}
         for row in sub.to_dict("records")
     ]
+
+
+def _finite(value) -> bool:
+    """A number JSON can hold (not NaN or infinity, which jsonb refuses)."""
+    return isinstance(value, float) and np.isfinite(value)
+
+
+NUL_MESSAGE = ("holds a NUL character (0x00), which no text can store: is the file UTF-16 "
+               "or binary? Save it as UTF-8")
+
+
+def nul_cells(frame: pd.DataFrame, unit: str) -> tuple[list[str], list[str]]:
+    """The headers, and the places (`row N, column C`, or `feature N, …` for `unit`
+    "feature"), holding a NUL character: PostgreSQL refuses it in any text or JSON."""
+    headers = [str(c) for c in frame.columns if "\x00" in str(c)]
+    places = []
+    for column in frame.columns:
+        if column == "geometry" or frame[column].dtype.kind not in "OUT":
+            continue
+        found = frame[column].astype(str).str.contains("\x00", regex=False).to_numpy(dtype=bool)
+        places += [(i, f"{unit} {i + 1}, column {column}") for i in np.flatnonzero(found)]
+    return headers, [where for _, where in sorted(places)]
 
 
 def blank(value) -> bool:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from django.db import transaction
 
-from geodata.readers import FileError
+from geodata.readers import NUL_MESSAGE, FileError, nul_cells
 
 T = TypeVar("T")
 # How an importer tells its caller how far it is: (share done 0..1, what it is doing).
@@ -73,18 +73,25 @@ class ImportReport:
         """A new import's report, and the progress callback to call (a no-op without one)."""
         return cls(kind=kind, dry_run=dry_run), progress or no_progress
 
-    def read_file(self, reader: Callable[[], T]) -> T | None:
+    def read_file(self, reader: Callable[[], T], *, unit: str = "row") -> T | None:
         """Run the file's reader in the "read" phase and count its rows (the frame it
         returns, or the first item it returns): what it returns, or None once the file's
-        problem (FileError: unreadable, a missing column, no CRS) is reported."""
+        problem (FileError: unreadable, a missing column, no CRS) is reported, or every
+        cell holding a NUL character (by `unit` and number: "row" or "feature")."""
         try:
             with self.phase("read"):
                 found = reader()
         except FileError as exc:
-            self.error("", "file", str(exc))
+            self.error(exc.where, "file", str(exc))
             return None
-        self.read = len(found[0] if isinstance(found, tuple) else found)
-        return found
+        frame = found[0] if isinstance(found, tuple) else found
+        self.read = len(frame)
+        headers, places = nul_cells(frame, unit)
+        for header in headers:
+            self.error("", "file", f"the column header {header!r} {NUL_MESSAGE}")
+        for where in places:
+            self.error(where, "nul_character", NUL_MESSAGE)
+        return found if self.ok else None
 
     def wrote(self, created: int, updated: int) -> None:
         """Count what the write did: every other row read was unchanged."""

@@ -121,3 +121,45 @@ def test_a_page_that_does_not_exist_is_still_a_page(register):
     client.force_login(register["health"])
     response = client.get("/nothing/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("command, row", [
+    ("import_staff", {"username": "wang", "name": "王\x00芳", "role": "网格员", "unit_code": "61072700100101"}),
+    ("import_staff", {"username": "wang", "name": "王芳", "role": "网格员", "unit_code": "6107\x0027"}),
+    ("import_followups", {"patient_no": "P0\x001", "followed_at": "2026-06-01", "method": "电话", "reached": "否"}),
+    ("import_campaigns", {"code": "C9", "name": "排\x00查", "kind": "专项排查", "scope_code": "610727",
+                          "starts_on": "2026-06-01", "ends_on": "2026-06-30"}),
+    ("import_screening", {"campaign_code": "C9", "household_code": "H1", "visited_at": "2026-06-10 10:00",
+                          "worker": "grid\x00a", "result": "无异常"}),
+])
+def test_a_nul_character_in_any_ledger_is_a_row_error_not_a_crash(register, tmp_path, command, row):
+    """PostgreSQL refuses NUL in text and JSON: the COPY, or the ORM, raised."""
+    from tests.helpers import run_import
+    from tests.ledgers import write_table
+    from tests.security.test_importer_fuzz import snapshot
+
+    column = next(c for c, v in row.items() if "\x00" in v)
+    before = snapshot()
+    ok, text = run_import("function", command, write_table(tmp_path / "l.csv", [row]))
+    assert not ok and f"row 1, column {column}: holds a NUL character (0x00)" in text
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("admissions_past_year", "40000", "row 1, column admissions_past_year: 40000 is outside 0..366"),
+    ("admissions_past_year", "1e300", "row 1, column admissions_past_year: "),
+    ("residence_lon", "nan", "row 1, column residence_lon: 'nan' is not a number"),
+    ("name", "张\x00三", "row 1, column name: holds a NUL character (0x00)"),
+    ("备注", "\x00", "row 1, column 备注: holds a NUL character (0x00)"),
+])
+def test_a_ledger_value_the_database_cannot_hold_is_a_row_error(register, tmp_path, field, value, expected):
+    """40000 admissions overflowed the smallint column, 1e300 the stage's int; NaN was stored
+    as a residence; NUL broke the COPY."""
+    from tests.helpers import run_import
+    from tests.ledgers import patient, write_table
+    from tests.security.test_importer_fuzz import snapshot
+
+    before = snapshot()
+    ok, text = run_import("function", "import_patients", write_table(tmp_path / "l.csv", [patient("P09", **{field: value})]))
+    assert not ok and expected in text, text
+    assert snapshot() == before

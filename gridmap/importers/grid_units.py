@@ -20,12 +20,14 @@ from geodata.readers import (
     to_wgs84,
 )
 from geodata.report import ImportReport, Progress, run_atomic
+from geodata.shapes import shape_problem
 from geodata.staging import copy_rows, create_stage, ewkb_hex, execute, fetch, srid
 from gridmap import services
-from gridmap.models import GridUnitShape
+from gridmap.models import GridUnit, GridUnitShape
 from gridmap.services import HOUSEHOLD_TABLE, UNIT_TABLE
 
 GRID_COLUMNS = {"code": "编码", "name": "名称", "level": "层级", "parent_code": "上级编码"}
+TEXT_LIMITS = {c: GridUnit._meta.get_field(c).max_length for c in ("code", "name")}
 
 
 def grid_units_import(
@@ -38,12 +40,12 @@ def grid_units_import(
 ) -> ImportReport:
     """Create or update grid units from any vector file OGR reads."""
     report, step = ImportReport.begin("grid_units", dry_run=dry_run, progress=progress)
-    read = report.read_file(lambda: _read(Path(path), SourceCRS.parse(source_crs)))
+    read = report.read_file(lambda: _read(Path(path), SourceCRS.parse(source_crs)), unit="feature")
     if read is None:
         return report
-    frame, geoms = read
+    frame, geoms, unbuildable = read
     step(0.1, "read")
-    rows = _grid_rows(frame, geoms, report)
+    rows = _grid_rows(frame, geoms, unbuildable, report)
 
     def body() -> None:
         _grid_stage(rows)
@@ -65,20 +67,24 @@ def grid_units_import(
     return run_atomic(report, dry_run=dry_run, body=body)
 
 
-def _read(path: Path, source: SourceCRS) -> tuple[pd.DataFrame, np.ndarray]:
-    """The features with canonical column names, and their geometries in the stored CRS."""
+def _read(path: Path, source: SourceCRS) -> tuple[pd.DataFrame, np.ndarray, dict[int, str]]:
+    """The features with canonical column names, their geometries in the stored CRS (in
+    two dimensions, as stored), and why GDAL's ones that GEOS could not build were not."""
     frame, declared = read_vector(path)
+    unbuildable = frame.attrs.get("unbuildable", {})
     frame = normalise_columns(frame, alias_table(GRID_COLUMNS))
     missing = [c for c in ("code", "name", "level") if c not in frame.columns]
     if missing:
         raise FileError(f"missing column(s): {', '.join(missing)}")
     if "parent_code" not in frame.columns:
         frame["parent_code"] = ""
-    return frame, to_wgs84(frame.geometry.values, declared, source)
+    return frame, shapely.force_2d(to_wgs84(frame.geometry.values, declared, source)), unbuildable
 
 
-def _grid_rows(frame: pd.DataFrame, geoms: np.ndarray, report: ImportReport) -> list[tuple]:
-    """Attribute checks, one pass; returns staging rows (with an ok flag)."""
+def _grid_rows(frame: pd.DataFrame, geoms: np.ndarray, unbuildable: dict[int, str],
+               report: ImportReport) -> list[tuple]:
+    """Attribute checks, and the geometry checks PostGIS must not be left to, one pass;
+    returns staging rows (with an ok flag)."""
     extras = extra_columns(frame, set(GRID_COLUMNS))
     seen: dict[str, int] = {}
     rows = []
@@ -101,11 +107,16 @@ def _grid_rows(frame: pd.DataFrame, geoms: np.ndarray, report: ImportReport) -> 
             seen[code] = n
         if not name:
             report.error(f"{where}, column name", "required", "name is required")
+        for column, value in (("code", code), ("name", name)):
+            if len(value) > TEXT_LIMITS[column]:
+                report.error(f"{where}, column {column}", "too_long",
+                             f"{len(value)} characters, more than the {TEXT_LIMITS[column]} allowed")
         if level is None or not 1 <= level <= 5:
             report.error(
                 f"{where}, column level", "bad_level",
                 f"level must be a whole number from 1 to 5, not {record['level']!r}",
             )
+            level = None
         elif level == 1 and parent:
             report.error(f"{where}, column parent_code", "bad_parent", "a level-1 unit has no parent")
         elif level > 1 and not parent:
@@ -113,8 +124,15 @@ def _grid_rows(frame: pd.DataFrame, geoms: np.ndarray, report: ImportReport) -> 
                 f"{where}, column parent_code", "required",
                 f"parent_code is required for a level-{level} unit",
             )
-        if geom is None or shapely.is_empty(geom):
-            report.error(where, "empty_geometry", "empty geometry")
+        problem = None
+        if n - 1 in unbuildable:
+            problem = "unbuildable_geometry", f"unreadable geometry: {unbuildable[n - 1]}"
+        elif geom is None or shapely.is_empty(geom):
+            problem = "empty_geometry", "empty geometry"
+        else:
+            problem = shape_problem(geom)
+        if problem:
+            report.error(where, *problem)
             geom = None
         ok = report.error_count == errors_before
         rows.append((n, code, name, level or 0, parent, to_json(extra), ok))
@@ -133,10 +151,13 @@ def _grid_stage(rows: list[tuple]) -> None:
         "stage_units", ["n", "code", "name", "level", "parent_code", "extra", "ok", "raw"], rows
     )
     # ST_MakeValid, then keep the polygonal part: a bow-tie becomes two
-    # triangles; a line or a point becomes empty and is rejected below.
+    # triangles; a line or a point becomes empty and is rejected below. Only inside
+    # China's extent: what lies outside is refused anyway, and 1e308 is no coordinate
+    # to compute with (too tangled geometries never reach here: geodata.shapes).
+    outside, outside_params = outside_china_sql("raw")
     execute(
         "UPDATE stage_units SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(raw), 3)) "
-        "WHERE raw IS NOT NULL AND NOT ST_IsEmpty(raw)"
+        f"WHERE raw IS NOT NULL AND NOT ST_IsEmpty(raw) AND NOT {outside}", outside_params
     )
     execute("CREATE INDEX ON stage_units (code)")
     execute("CREATE INDEX ON stage_units USING gist (geom)")

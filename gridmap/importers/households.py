@@ -34,6 +34,7 @@ HOUSEHOLD_COLUMNS = {
     "code": "地址编码", "address": "地址", "residents": "人口数", "lon": "经度", "lat": "纬度",
 }
 OUTSIDE_LISTED = 1000  # points in no unit listed one by one; the rest are counted
+RESIDENTS_MAX = 100_000  # more than any standard address (a building, a compound) houses
 CODE_LENGTH = Household._meta.get_field("code").max_length
 ADDRESS_LENGTH = Household._meta.get_field("address").max_length
 
@@ -124,6 +125,8 @@ def _validate(frame: pd.DataFrame, lon: np.ndarray, lat: np.ndarray,
     """Every bad row reported (row N, column C); returns the table to stage."""
     codes, addresses, residents_raw = (_text(frame[c]) for c in ("code", "address", "residents"))
     residents = pd.to_numeric(residents_raw, errors="coerce")
+    bad_residents = (residents_raw != "") & ~((residents % 1 == 0) & residents.between(0, RESIDENTS_MAX))
+    residents = residents.where(~bad_residents)  # 1e20 or 1e400 would not cast to an integer
     no_point = np.isnan(lon) | np.isnan(lat)
     checks = [
         (codes == "", "code", "required", lambda i: "code is required"),
@@ -134,8 +137,8 @@ def _validate(frame: pd.DataFrame, lon: np.ndarray, lat: np.ndarray,
          lambda i: f"{len(codes.iat[i])} characters, more than the {CODE_LENGTH} allowed"),
         (addresses.str.len() > ADDRESS_LENGTH, "address", "too_long",
          lambda i: f"{len(addresses.iat[i])} characters, more than the {ADDRESS_LENGTH} allowed"),
-        ((residents_raw != "") & ~((residents % 1 == 0) & (residents >= 0)), "residents",
-         "bad_number", lambda i: f"residents must be a whole number, not {residents_raw.iat[i]!r}"),
+        (bad_residents, "residents", "bad_number", lambda i: (
+            f"residents must be a whole number from 0 to {RESIDENTS_MAX}, not {residents_raw.iat[i]!r}")),
         (no_point, "geometry", "bad_point", lambda i: "a point (lon/lat) is required"),
         (~no_point & outside_china(lon, lat), "geometry", "outside_china",
          lambda i: f"({lon[i]:.5f}, {lat[i]:.5f}) lies outside China's extent: {SWAPPED_HINT}"),

@@ -1,5 +1,6 @@
 """import_grid_units (formats.md §1): every good and bad input, via function and command."""
 
+import json
 import zipfile
 
 import pytest
@@ -16,6 +17,7 @@ from tests.conftest import (
     TOWNSHIP_1,
     TOWNSHIP_2,
     VILLAGE_1,
+    units_geojson,
 )
 from tests.helpers import run_import
 
@@ -265,3 +267,115 @@ def test_long_gcj02_edges_follow_the_offset_curve(write_units):
     stored = GridUnit.objects.get(code=COUNTY[0]).geom
     off = stored.boundary.distance(Point(lon, lat, srid=4326)) * 111_000  # degrees to ~metres
     assert off < 0.05
+
+
+# --- What the fuzz tests found (tests/security/test_importer_fuzz.py) ---------------------------
+
+def _refused(path, expected, **options):
+    from config.importers import grid_units_import
+
+    before = snapshot()
+    report = grid_units_import(path=path, **options)
+    assert not report.ok and expected in "\n".join(map(str, report.errors)), report.errors
+    assert snapshot() == before
+    return report
+
+
+def _tangle(n: int) -> str:
+    import random
+
+    rnd = random.Random(7)
+    points = [f"{106 + rnd.random() * 0.1} {33 + rnd.random() * 0.1}" for _ in range(n)]
+    return f"POLYGON(({', '.join(points)}, {points[0]}))"
+
+
+def test_a_tangled_polygon_is_refused_before_st_makevalid_is_asked_to_repair_it(small_grid, write_units):
+    """ST_MakeValid took 130 s on a random 500-vertex ring and brought the server down on 5000."""
+    import time
+
+    started = time.perf_counter()
+    _refused(write_units([COUNTY, (MICRO_1[0], MICRO_1[1], 5, GRID_1[0], _tangle(5000))]),
+             "feature 2: invalid geometry whose edges cross more than 1000 times")
+    assert time.perf_counter() - started < 20
+
+
+def test_a_polygon_crossing_itself_a_few_times_is_still_repaired(write_units):
+    from config.importers import grid_units_import
+
+    bowtie = "POLYGON((106 33, 106.4 33.2, 106.4 33, 106 33.2, 106 33))"
+    report = grid_units_import(path=write_units([(COUNTY[0], COUNTY[1], 1, "", bowtie)]))
+    assert report.ok, report.errors
+    assert GridUnit.objects.get(code=COUNTY[0]).geom.num_geom == 2  # two triangles
+
+
+@pytest.mark.parametrize("coordinate", ["NaN", "Infinity", "-Infinity"])
+def test_a_coordinate_that_is_no_number_is_a_feature_error(coordinate, small_grid, tmp_path):
+    path = tmp_path / "units.geojson"
+    text = json.dumps(units_geojson([COUNTY, TOWNSHIP_1]))
+    path.write_text(text.replace("[106.2, 33.0]", f"[{coordinate}, 33.0]", 1), encoding="utf-8")
+    _refused(path, "feature 2: a coordinate is not a finite number (NaN or infinity)")
+
+
+def test_an_unclosed_ring_is_reported_at_its_feature(small_grid, tmp_path):
+    path = tmp_path / "units.geojson"
+    collection = json.loads(json.dumps(units_geojson([COUNTY, TOWNSHIP_1])))  # lists, not tuples
+    collection["features"][1]["geometry"]["coordinates"][0].pop()
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    _refused(path, "feature 2: unreadable geometry: IllegalArgumentException: Points of LinearRing do not form "
+                   "a closed linestring")
+
+
+def test_a_three_dimensional_file_is_stored_in_two(tmp_path):
+    from config.importers import grid_units_import
+
+    collection = json.loads(json.dumps(units_geojson([COUNTY])))
+    ring = collection["features"][0]["geometry"]["coordinates"][0]
+    collection["features"][0]["geometry"]["coordinates"][0] = [[x, y, 812.5] for x, y in ring]
+    path = tmp_path / "units.geojson"
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    report = grid_units_import(path=path)
+    assert report.ok, report.errors
+    assert not GridUnit.objects.get(code=COUNTY[0]).geom.hasz
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("code", "6" * 65, "feature 2, column code: 65 characters, more than the 64 allowed"),
+    ("name", "镇" * 201, "feature 2, column name: 201 characters, more than the 200 allowed"),
+    ("level", 1e300, "feature 2, column level: level must be a whole number from 1 to 5, not 1e+300"),
+])
+def test_an_attribute_too_big_for_its_column_is_a_feature_error(column, value, expected, small_grid, write_units,
+                                                               tmp_path):
+    collection = units_geojson([COUNTY, TOWNSHIP_1])
+    collection["features"][1]["properties"][column] = value
+    path = tmp_path / "units.geojson"
+    path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    _refused(path, expected)
+
+
+def test_an_infinite_extra_value_is_kept_as_text(tmp_path):
+    from config.importers import grid_units_import
+
+    path = tmp_path / "units.geojson"
+    path.write_text(json.dumps(units_geojson([COUNTY])).replace('"parent_code"', '"面积": Infinity, "parent_code"'),
+                    encoding="utf-8")
+    report = grid_units_import(path=path)
+    assert report.ok, report.errors
+    assert GridUnit.objects.get(code=COUNTY[0]).extra == {"面积": "inf"}
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("units.zip", b"PK\x03\x04 not really", "units.zip is not a zip archive"),
+    ("units.csv", b"code,name,level\n610727,x,1\n", "units.csv holds no geometries"),
+    ("units.geojson", b"", "cannot read units.geojson"),
+])
+def test_a_file_that_is_no_map_is_a_file_error(name, content, expected, small_grid, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(content)
+    _refused(path, expected)
+
+
+def test_a_gcj02_file_with_a_far_off_coordinate_is_refused_not_densified(small_grid, write_units):
+    """Densifying an edge to 1e300 for the GCJ-02 curve raised GEOSException (and one to 1e6
+    would have asked for half a billion vertices)."""
+    far = (COUNTY[0], COUNTY[1], 1, "", "POLYGON((106 33, 1e300 33, 106 33.2, 106 33))")
+    _refused(write_units([far], crs=None), "feature 1: coordinates", source_crs="gcj02")

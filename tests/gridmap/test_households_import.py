@@ -149,7 +149,7 @@ def test_every_bad_row_is_reported_and_nothing_changes(via, small_grid, tmp_path
     for expected in [
         "row 3, column code: code is required",
         "row 4, column address: address is required",
-        "row 5, column residents: residents must be a whole number, not '三'",
+        "row 5, column residents: residents must be a whole number from 0 to 100000, not '三'",
         "row 6, column geometry: a point (lon/lat) is required",
         "row 7, column geometry: (33.05000, 106.05000) lies outside China's extent",
         "row 8, column code: duplicate code B4",
@@ -217,3 +217,37 @@ def test_a_file_of_many_bad_rows_lists_the_first_and_counts_them_all(small_grid,
     assert not ok and "... and 500 more error(s)" in text
     assert f"row {LISTED + 1}, column code" not in text
     assert Household.objects.count() == 0
+
+
+# --- What the fuzz tests found (tests/security/test_importer_fuzz.py) ---------------------------
+
+def _refused(path, expected):
+    before = snapshot()
+    report = households_import(path=path)
+    assert not report.ok and expected in "\n".join(map(str, report.errors)), report.errors
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("residents", ["1e20", "1e400", "99999999999", "100001"])
+def test_a_huge_number_of_residents_is_a_row_error(residents, small_grid, tmp_path):
+    path = households_csv(tmp_path, [ROWS[0], (*ROWS[1][:2], residents, *ROWS[1][3:])])
+    _refused(path, f"row 2, column residents: residents must be a whole number from 0 to 100000, not '{residents}'")
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "h.csv is empty: no header row"),
+    (b"\n\n", "h.csv is empty: no header row"),
+    (b'code,address,lon,lat\n"H1,x,106.05,33.05\n', "h.csv is not a well-formed CSV table"),
+    (b"code,address,lon,lat\nH1,x,106.05,33.05\nH2,y,106.05,33.05,9\n", "row 2: 5 cells but the header has 4"),
+    # A first row one cell longer than the header was read with its first cell as an index:
+    # every other cell moved one column left, silently.
+    (b"code,address,lon,lat\nX,H1,x,106.05,33.05\n", "row 1: 5 cells but the header has 4 columns"),
+    ("code,address,lon,lat\nH1,x,106.05,33.05\n".encode("utf-16-le"), "h.csv is UTF-16"),
+    (b"code,address,lon,lat,\xe5\x9c\xb0\xe5\x9d\x80\xe7\xbc\x96\xe7\xa0\x81\nH1,x,106.05,33.05,H1\n",
+     "the columns 'code' and '地址编码' both give code: keep one"),
+    (b"code,address,lon,lat\nH1,x\x00y,106.05,33.05\n", "row 1, column address: holds a NUL character"),
+])
+def test_a_malformed_csv_is_a_clear_error(content, expected, small_grid, tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_bytes(content)
+    _refused(path, expected)

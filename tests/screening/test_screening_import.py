@@ -350,3 +350,24 @@ def test_unknown_columns_of_campaigns_and_visits_are_kept_in_extra(grid, tmp_pat
     assert ok, text
     assert Campaign.objects.get().extra == {"牵头单位": "综治办"}
     assert Visit.objects.get().extra == {"备注": "邻居代答"}
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("sNaN%", "row 1, column target: 'sNaN%' is not a share (0.9 or 90%)"),  # raised InvalidOperation
+    ("9e999999999%", "row 1, column target: '9e999999999%' is outside 0..1"),  # raised Overflow
+])
+def test_a_target_decimal_cannot_divide_is_a_row_error(grid, tmp_path, target, expected):
+    ok, text = run_import("function", "import_campaigns",
+                          write_table(tmp_path / "c.csv", [campaign(target=target)]))
+    assert not ok and expected in text, text
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize("fix", [{"lon": "nan", "lat": "33.05"}, {"lon": "106.05", "lat": "inf"}])
+def test_a_gps_fix_that_is_no_number_is_a_row_error(campaigns, tmp_path, fix):
+    """NaN was taken for a coordinate (outside_china is false for NaN) and stored as the fix."""
+    ok, text = run_import("function", "import_screening",
+                          write_table(tmp_path / "v.csv", [visit("H1", "2026-06-10 10:00", **fix)]))
+    column = next(c for c, v in fix.items() if v in ("nan", "inf"))
+    assert not ok and f"row 1, column {column}: '{fix[column]}' is not a number" in text, text
+    assert not Visit.objects.exists()

@@ -52,6 +52,7 @@ PATIENT_COLUMNS = {
     "violent_tendency": "伤人毁物行为或倾向",
 }
 REQUIRED = ("patient_no", "name", "diagnosis", "residence_address")
+ADMISSIONS_MAX = 366  # admissions in a year: at most one a day
 SEX = {"男": "M", "m": "M", "male": "M", "女": "F", "f": "F", "female": "F"}
 CONDITIONS = {c.value: c.value for c in rules.Condition}  # R5
 CONSENTS = {c.value: c.value for c in rules.Consent}  # R12
@@ -218,7 +219,8 @@ class _Row(RowCells):
         v["condition"] = self.cell("condition", parse_choice, CONDITIONS, "condition") or ""
         v["consent"] = self.cell("consent", parse_choice, CONSENTS, "consent") or ""
         v["status"] = self.cell("management_status", parse_choice, STATUSES, "status") or "在管"
-        v["admissions_past_year"] = self.cell("admissions_past_year", parse_int, low=0) or 0
+        v["admissions_past_year"] = self.cell("admissions_past_year", parse_int,
+                                              low=0, high=ADMISSIONS_MAX) or 0
         for column in ("guardian_unable", "psychotic_symptoms", "violent_tendency"):
             v[column] = bool(self.cell(column, parse_bool))
         v["prior_incidents"] = self._incidents()
