@@ -155,8 +155,11 @@ def _grid_stage(rows: list[tuple]) -> None:
     # China's extent: what lies outside is refused anyway, and 1e308 is no coordinate
     # to compute with (too tangled geometries never reach here: geodata.shapes).
     outside, outside_params = outside_china_sql("raw")
+    # The polygons ST_MakeValid returns may share edges, which a MultiPolygon may not:
+    # their union is one valid area (the spatial checks below intersect it).
     execute(
-        "UPDATE stage_units SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(raw), 3)) "
+        "UPDATE stage_units SET geom = ST_Multi(ST_CollectionExtract(ST_UnaryUnion("
+        "ST_CollectionExtract(ST_MakeValid(raw), 3)), 3)) "
         f"WHERE raw IS NOT NULL AND NOT ST_IsEmpty(raw) AND NOT {outside}", outside_params
     )
     execute("CREATE INDEX ON stage_units (code)")
@@ -183,8 +186,12 @@ def _grid_check_geometry(report: ImportReport) -> None:
             f"feature {n}", "invalid_geometry",
             f"invalid geometry ({kind}: {reason}) that ST_MakeValid cannot turn into a polygon",
         )
-    execute(f"UPDATE stage_units SET ok = false WHERE geom IS NULL OR ST_IsEmpty(geom) OR {outside}",
-            outside_params)
+    for (n,) in fetch("SELECT n FROM stage_units WHERE NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom) "
+                      "ORDER BY n"):
+        report.error(f"feature {n}", "invalid_geometry",
+                     "invalid geometry that could not be repaired automatically; fix it in the GIS")
+    execute("UPDATE stage_units SET ok = false "
+            f"WHERE geom IS NULL OR ST_IsEmpty(geom) OR NOT ST_IsValid(geom) OR {outside}", outside_params)
 
 
 def _grid_check_parents(report: ImportReport) -> None:
