@@ -224,6 +224,7 @@ SCOPE_SQL = f"""
     SELECT NULL, g.patient_id{", NULL" * (len(SCOPE_UNIT_COLUMNS) - 1)}
       FROM {AccessGrant._meta.db_table} g
      WHERE g.user_id = %(user)s AND g.expires_at > %(now)s
+    ORDER BY level, code  -- units by level, then code (grants, with neither, last)
 """
 
 
@@ -234,8 +235,7 @@ def _read_scope(user) -> Scope:
     units: dict[int, GridUnit] = {}
     roles: dict[int, set[str]] = {}
     granted = set()
-    # Units by level, then code: the order the scope's predicates and pages list them in.
-    for role, *values in sorted(rows, key=lambda row: (row[0] is None, row[4] or 0, row[2] or "")):
+    for role, *values in rows:
         if role is None:
             granted.add(values[0])
             continue

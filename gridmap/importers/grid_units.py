@@ -145,7 +145,7 @@ def _grid_stage(rows: list[tuple]) -> None:
     create_stage(
         "stage_units",
         "n int, code text, name text, level int, parent_code text, extra jsonb, ok bool, "
-        f"raw geometry, geom geometry(MultiPolygon, {srid()})",
+        f"raw geometry, geom geometry(MultiPolygon, {srid()}), unioned bool",
     )
     copy_rows(
         "stage_units", ["n", "code", "name", "level", "parent_code", "extra", "ok", "raw"], rows
@@ -154,13 +154,22 @@ def _grid_stage(rows: list[tuple]) -> None:
     # triangles; a line or a point becomes empty and is rejected below. Only inside
     # China's extent: what lies outside is refused anyway, and 1e308 is no coordinate
     # to compute with (too tangled geometries never reach here: geodata.shapes).
+    # The polygons kept may overlap or share edges, which a MultiPolygon may not: then
+    # their union is the area (the spatial checks below intersect it), and `unioned`
+    # says which were, for the check that the union came out valid.
     outside, outside_params = outside_china_sql("raw")
-    # The polygons ST_MakeValid returns may share edges, which a MultiPolygon may not:
-    # their union is one valid area (the spatial checks below intersect it).
     execute(
-        "UPDATE stage_units SET geom = ST_Multi(ST_CollectionExtract(ST_UnaryUnion("
-        "ST_CollectionExtract(ST_MakeValid(raw), 3)), 3)) "
-        f"WHERE raw IS NOT NULL AND NOT ST_IsEmpty(raw) AND NOT {outside}", outside_params
+        f"""
+        WITH made AS MATERIALIZED (  -- each repair computed once
+            SELECT n, ST_Multi(ST_CollectionExtract(ST_MakeValid(raw), 3)) AS geom FROM stage_units
+            WHERE raw IS NOT NULL AND NOT ST_IsEmpty(raw) AND NOT {outside}
+        ), checked AS MATERIALIZED (SELECT n, geom, ST_IsValid(geom) AS valid FROM made)
+        UPDATE stage_units s
+        SET geom = CASE WHEN c.valid THEN c.geom
+                        ELSE ST_Multi(ST_CollectionExtract(ST_UnaryUnion(c.geom), 3)) END,
+            unioned = NOT c.valid
+        FROM checked c WHERE s.n = c.n
+        """, outside_params
     )
     execute("CREATE INDEX ON stage_units (code)")
     execute("CREATE INDEX ON stage_units USING gist (geom)")
@@ -186,12 +195,15 @@ def _grid_check_geometry(report: ImportReport) -> None:
             f"feature {n}", "invalid_geometry",
             f"invalid geometry ({kind}: {reason}) that ST_MakeValid cannot turn into a polygon",
         )
-    for (n,) in fetch("SELECT n FROM stage_units WHERE NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom) "
-                      "ORDER BY n"):
+    unrepaired = [n for (n,) in fetch(
+        "SELECT n FROM stage_units WHERE unioned AND NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom) "
+        "ORDER BY n")]
+    for n in unrepaired:
         report.error(f"feature {n}", "invalid_geometry",
                      "invalid geometry that could not be repaired automatically; fix it in the GIS")
     execute("UPDATE stage_units SET ok = false "
-            f"WHERE geom IS NULL OR ST_IsEmpty(geom) OR NOT ST_IsValid(geom) OR {outside}", outside_params)
+            f"WHERE geom IS NULL OR ST_IsEmpty(geom) OR n = ANY(%s) OR {outside}",
+            [unrepaired, *outside_params])
 
 
 def _grid_check_parents(report: ImportReport) -> None:
