@@ -2,10 +2,12 @@
 # for GeoDjango; pyogrio's wheel brings its own GDAL for file I/O.
 FROM python:3.11-slim-bookworm
 # postgresql-client: pg_dump/pg_restore of the server's version (15) for `manage.py backup`.
-RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin gettext postgresql-client \
+# npm: the map pages' front-end packages (package-lock.json), served by the app.
+RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin gettext postgresql-client npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml ./
+COPY pyproject.toml package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY config config
 COPY gridmap gridmap
 COPY cases cases

@@ -1,11 +1,13 @@
-"""python -m bench [--scale county|province] [--only units|households|patients|screening|load] [--followups N]
+"""python -m bench [--scale county|province] [--only units|households|patients|screening|load|tiles]
+                   [--followups N]
 
 Generates the scale's data (bench/data/, cached), then in the bench database
 imports the units and the households, runs the naive per-point loop on a
 sample, imports the patient ledger and the follow-ups (bench.patients), runs
 their naive per-row loop on a sample, the screening campaigns, visits and
 coverage against a per-unit loop (bench.screening), at county scale the load test
-(bench.load: the patient list and API under 20 clients, in a database of its own),
+(bench.load: the patient list and API under 20 clients, in a database of its own) and the
+unit vector tiles (bench.tiles: a province of real-shaped units, in a database of its own),
 checks the results and writes bench/results.md.
 """
 
@@ -27,11 +29,13 @@ RATIO_TARGET = 300
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="county")
-    parser.add_argument("--only", choices=["units", "households", "patients", "screening", "load"],
+    parser.add_argument("--only", choices=["units", "households", "patients", "screening", "load", "tiles"],
                         help="patients, screening: keep the stored units and households if they are "
                              "complete; load: the load test alone (bench.load)")
     parser.add_argument("--load-seconds", type=int, default=30,
                         help="load: how long each measured run lasts (default 30)")
+    parser.add_argument("--tile-seconds", type=int, default=60,
+                        help="tiles: how long each run of the 50 clients lasts (default 60)")
     parser.add_argument("--visits-load", choices=["import", "copy"],
                         help="screening: load the visits with screening_import (default at county scale) or "
                              "by COPY + INSERT (default at province scale)")
@@ -129,6 +133,10 @@ def main() -> int:
     source_url = os.environ.get("DATABASE_URL", "")
     if args.only == "load":
         return 0 if load_test(source_url, args.load_seconds)["ok"] else 1
+    if args.only == "tiles":
+        from bench.tiles import bench_tiles
+
+        return 0 if all(ok for ok, _ in bench_tiles(source_url, args.tile_seconds)["checks"].values()) else 1
     use_bench_database()
     from bench.households import bench_households
     from bench.units import units_loaded
@@ -166,6 +174,10 @@ def main() -> int:
             print(sql.strip(), plan, sep="\n", end="\n\n")
         print(write_section(args.scale, screening_summary(args.scale, manifest, screening), "screening"))
     load = load_test(source_url, args.load_seconds) if args.only is None and args.scale == "county" else None
+    if args.only is None and args.scale == "county":
+        from bench.tiles import bench_tiles
+
+        load = {"checks": {**load["checks"], **bench_tiles(source_url, args.tile_seconds)["checks"]}}
     checks = {**(units or {}).get("checks", {}), **(households or {}).get("checks", {}),
               **(ledger or {}).get("checks", {}), **(screening or {}).get("checks", {}),
               **(load or {}).get("checks", {})}

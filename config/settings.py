@@ -157,6 +157,15 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
 }
+# The cache is Redis, shared by every web process and the worker: an import run by the
+# worker replaces the unit tiles' version that the web processes read (gridmap.tiles).
+CACHES = {
+    "default": {
+        "BACKEND": "config.cache.KeptClientRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("GRIDCARE_CACHE_PREFIX", "gridcare"),
+    },
+}
 
 # --- Accounts (docs/security.md) -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -182,6 +191,9 @@ AXES_VERBOSE = False
 # Sessions end with the browser, after GRIDCARE_IDLE_MINUTES without a request, and after
 # GRIDCARE_SESSION_HOURS in all (gridmap.security.IdleTimeoutMiddleware).
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Sessions are read from the cache (Redis) and written through to the database: a request
+# reads its session without a database round trip (a map asks for dozens of tiles at once).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("GRIDCARE_SESSION_HOURS", 10) * 3600
 GRIDCARE_IDLE_MINUTES = env_int("GRIDCARE_IDLE_MINUTES", 30)
 # A TOTP second factor (django-otp) for administrators and for these roles.
@@ -212,6 +224,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The front-end packages from npm, only the built files pages load (config.vendor).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "config.vendor.VendorFinder",
+]
 MEDIA_ROOT = Path(env_str("GRIDCARE_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -278,6 +296,11 @@ if GRIDCARE_BASEMAP not in {"none", "osm", "tianditu"}:
     raise ImproperlyConfigured("GRIDCARE_BASEMAP must be none, osm or tianditu.")
 if GRIDCARE_BASEMAP == "tianditu" and not GRIDCARE_TIANDITU_KEY:
     raise ImproperlyConfigured("GRIDCARE_BASEMAP=tianditu needs GRIDCARE_TIANDITU_KEY.")
+
+# How long a unit vector tile stays in the cache (Redis). A unit or household import
+# replaces the tiles' version, so a kept tile is never stale: this only bounds the memory
+# of tiles nobody asks for again (a province at z6–z15 is ~60k tiles of ~20 KB).
+GRIDCARE_TILE_CACHE_SECONDS = env_int("GRIDCARE_TILE_CACHE_SECONDS", 7 * 24 * 3600)
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (33.33, 106.15),

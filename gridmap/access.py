@@ -263,6 +263,13 @@ def field_groups(user) -> frozenset[str]:
     return scope_of(user).field_groups
 
 
+def unit_tiles_allowed(user) -> bool:
+    """The unit tiles hold the grid's geography and its household and population counts,
+    never a patient figure: every signed-in person may draw them, and all draw the same
+    cached tile (patients on the map come through `visible`)."""
+    return user.is_authenticated and user.is_active
+
+
 def purpose_of(request, default: str = "") -> str:
     """The purpose a request states (`purpose`, one of Purpose), else `default`."""
     stated = request.GET.get("purpose") or request.POST.get("purpose") or ""

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
-from django.db.models import Q
+from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -192,6 +192,41 @@ class GridUnitShape(models.Model):
         verbose_name = _("former boundary")
         verbose_name_plural = _("former boundaries")
         ordering = ["unit", "-valid_until"]
+
+
+class UnitTile(models.Model):
+    """A unit's shapes for the vector tiles (gridmap.tiles): in web Mercator, simplified
+    once per band, and its label point. Derived, written only by
+    gridmap.services.unit_tiles_refresh after every unit import; a band a level is never
+    drawn from stays empty (NULL)."""
+
+    unit = models.OneToOneField(GridUnit, models.CASCADE, primary_key=True, related_name="tile")
+    level = models.PositiveSmallIntegerField(choices=Level.choices)
+    # md5 of the unit's boundary (EWKB) these shapes were made from: the refresh skips units
+    # whose boundary and level are unchanged (an import's updated_at is its transaction's
+    # start, the same for two imports in one transaction).
+    source_md5 = models.CharField(max_length=32)
+    geom_5 = models.MultiPolygonField(srid=3857, null=True, spatial_index=False)
+    geom_8 = models.MultiPolygonField(srid=3857, null=True, spatial_index=False)
+    geom_11 = models.MultiPolygonField(srid=3857, null=True, spatial_index=False)
+    geom_14 = models.MultiPolygonField(srid=3857, null=True, spatial_index=False)
+    label = models.PointField(srid=3857, spatial_index=False)  # ST_PointOnSurface: inside, even a C shape
+
+    class Meta:
+        verbose_name = _("unit tile shape")
+        verbose_name_plural = _("unit tile shapes")
+        # A band's index holds only the units drawn from it: with NULLs in, PostGIS's estimate
+        # of a z6 box over a province was a third of the table, and the planner scanned it
+        # all (50 ms instead of 3). A tile's labels are one level's: an index per level, so
+        # that a z6 tile reads its 100 county points, not the 130k of every level (15 ms).
+        # (Written as expressions: GeoDjango drops the condition of a spatial index named by
+        # its field, Django 5.2.)
+        indexes = [
+            *(GistIndex(F(f"geom_{band}"), condition=Q(**{f"geom_{band}__isnull": False}),
+                        name=f"unittile_geom_{band}") for band in (5, 8, 11, 14)),
+            *(GistIndex(F("label"), condition=Q(level=level), name=f"unittile_label_{level}")
+              for level in range(1, 6)),
+        ]
 
 
 def _placement_fk() -> models.ForeignKey:

@@ -22,13 +22,16 @@ from gridmap import access
 class NoStoreMiddleware:
     """Nothing the application answers is stored by a browser or a proxy: patient pages,
     API answers and exports hold personal and medical data (seed 000 §三(二)). Static
-    files are served before this (WhiteNoise) and stay cacheable."""
+    files are served before this (WhiteNoise) and stay cacheable, and so do the unit tiles
+    (geography and household counts: a response marked `holds_no_personal_data`)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
+        if getattr(response, "holds_no_personal_data", False):  # a unit tile: its own headers
+            return response
         add_never_cache_headers(response)
         patch_cache_control(response, private=True)
         response.headers.setdefault("Pragma", "no-cache")
@@ -115,7 +118,7 @@ class SecondFactorMiddleware:
             return None
         if not needs_second_factor(user):
             return None
-        if request.path.startswith("/api/") or request.path.startswith("/django-rq/"):
+        if request.path.startswith(("/api/", "/django-rq/", "/tiles/")):
             return JsonResponse({"detail": str(_("A second factor is required: sign in on the "
                                                  "two-factor page first."))}, status=403)
         return redirect(f"{reverse('two-factor')}?{urlencode({'next': request.get_full_path()})}")

@@ -5,12 +5,17 @@ Each statement is set-based: one UPDATE per level, never a loop of per-row
 queries (DESIGN "Principles"). Hand-written SQL says why the ORM was not enough.
 """
 
+import secrets
+
+from django.core.cache import cache
 from django.db import connection, transaction
 
-from gridmap.models import LEVEL_FIELDS, GridUnit, Household
+from gridmap import tiles
+from gridmap.models import LEVEL_FIELDS, GridUnit, Household, Level, UnitTile
 
 UNIT_TABLE = GridUnit._meta.db_table
 HOUSEHOLD_TABLE = Household._meta.db_table
+TILE_TABLE = UnitTile._meta.db_table
 
 
 def unit_chain(unit: GridUnit | None) -> tuple[int | None, ...]:
@@ -58,6 +63,52 @@ def grid_units_refresh_ancestry() -> None:
             del own
 
 
+def unit_tiles_refresh() -> int:
+    """The tile shapes (gridmap.tiles) of every unit added or changed since its shapes were
+    made; returns how many were made. The cached tiles are replaced once the transaction
+    commits.
+
+    Why raw SQL: one INSERT … SELECT … ON CONFLICT transforms and simplifies every changed
+    unit in PostGIS (the province's 118,992 units in one statement), each band only for the
+    levels ever drawn from it; units whose boundary and level are unchanged are not rewritten.
+    """
+    columns, values, params = [], [], []
+    for band in tiles.BANDS:
+        deepest = max(level for level in Level.values if tiles.band_needed(band, level))
+        columns.append(f"geom_{band}")
+        shape = ("ST_Multi(ST_SimplifyPreserveTopology(m.geom, %s))" if tiles.band_tolerance(band)
+                 else "ST_Multi(m.geom)")
+        values.append(f"CASE WHEN u.level <= %s THEN {shape} END")
+        params.extend([deepest, tiles.band_tolerance(band)] if tiles.band_tolerance(band)
+                      else [deepest])
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*columns, "level", "source_md5", "label"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {TILE_TABLE} AS t (unit_id, level, source_md5, label, {", ".join(columns)})
+            SELECT u.id, u.level, md5(ST_AsEWKB(u.geom)), ST_Transform(ST_PointOnSurface(u.geom), 3857),
+                   {", ".join(values)}
+            FROM {UNIT_TABLE} u
+            CROSS JOIN LATERAL (SELECT ST_Transform(u.geom, 3857) AS geom) m
+            LEFT JOIN {TILE_TABLE} x ON x.unit_id = u.id
+            WHERE x.unit_id IS NULL OR x.source_md5 IS DISTINCT FROM md5(ST_AsEWKB(u.geom))
+                  OR x.level IS DISTINCT FROM u.level
+            ON CONFLICT (unit_id) DO UPDATE SET {updates}
+            """,
+            params,
+        )
+        made = cursor.rowcount
+    if made:
+        unit_tiles_changed()
+    return made
+
+
+def unit_tiles_changed() -> None:
+    """Every cached unit tile (and every browser's copy, through the ETag) is stale once
+    this transaction commits: a new version is drawn then."""
+    transaction.on_commit(lambda: cache.set(tiles.VERSION_KEY, secrets.token_hex(8), timeout=None))
+
+
 def grid_units_refresh_counts() -> None:
     """Household and population counts of every unit.
 
@@ -97,6 +148,8 @@ def grid_units_refresh_counts() -> None:
             WHERE u.id = t.id AND (u.households, u.population) IS DISTINCT FROM (t.n, t.p)
             """
         )
+        if cursor.rowcount:  # the tiles carry the counts
+            unit_tiles_changed()
 
 
 def point_assignment_sql(points_table: str, key: str, target: str) -> list[str]:

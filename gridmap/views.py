@@ -1,11 +1,18 @@
 """Pages of the grid map. A view is a few lines around one selector or service."""
 
+from csp.decorators import csp_exempt
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
-from gridmap import selectors
+from gridmap import access, selectors, tiles
 from gridmap.models import Level
+
+MVT = "application/vnd.mapbox-vector-tile"
 
 
 @login_required
@@ -16,8 +23,39 @@ def map_page(request):
             "basemap": settings.GRIDCARE_BASEMAP,
             "tiandituKey": settings.GRIDCARE_TIANDITU_KEY,
             "extent": selectors.grid_units_extent(),
+            "tilesUrl": "/tiles/units/{z}/{x}/{y}.pbf",
+            "tilesVersion": selectors.unit_tiles_version(),
+            "levelFromZoom": {str(zoom): int(level) for zoom, level in tiles.LEVEL_FROM_ZOOM.items()},
+            "levelNames": {int(value): str(label) for value, label in Level.choices},
+            "maxZoom": tiles.MAX_ZOOM,
             "unitsUrl": "/api/units/",
             "transfersUrl": "/api/transfers/arrows/",
-            "defaultLevel": 3,
+            "text": {"noBase": _("No base layer"), "units": _("Grid units"), "zoom": _("zoom"),
+                     "tiandituVector": _("Tianditu map"), "tiandituImagery": _("Tianditu imagery")},
         },
     })
+
+
+@csp_exempt()  # a vector tile is no document: no policy to build for it
+@require_GET
+def unit_tile(request, z: int, x: int, y: int):
+    """A unit vector tile (gridmap.selectors.unit_tile), from the cache when it has it.
+
+    The ETag is the tiles' version, replaced by every unit or household import: a browser
+    revalidates and gets 304 until then. A URL that names the current version (`?v=`, as
+    the map page builds them) may be kept for a day without asking.
+    """
+    if not access.unit_tiles_allowed(request.user):
+        return HttpResponseForbidden()  # a tile is no page to sign in on
+    if not tiles.valid_tile(z, x, y):
+        raise Http404
+    version, body = selectors.unit_tile_answer(zoom=z, x=x, y=y,
+                                               if_none_match=request.headers.get("If-None-Match", ""))
+    response = HttpResponse(status=304) if body is None else HttpResponse(body, content_type=MVT)
+    etag = f'"{version}"'
+    response["ETag"] = etag
+    response["Cache-Control"] = ("private, max-age=86400" if request.GET.get("v") == version
+                                 else "private, no-cache")
+    patch_vary_headers(response, ["Cookie"])
+    response.holds_no_personal_data = True
+    return response

@@ -2,7 +2,8 @@
 # Idempotent set-up shared by `make demo`, `make test` and `make bench`.
 #
 # 1. installs the system packages that are missing (apt, as root or via sudo);
-# 2. creates .venv and installs the pinned project into it;
+# 2. creates .venv and installs the pinned project into it, and the front-end packages
+#    (package-lock.json) into node_modules;
 # 3. unless DATABASE_URL / REDIS_URL are set, starts a private PostgreSQL
 #    cluster and a private Redis under var/ on free local ports (the system's
 #    own services, if any, are left alone);
@@ -30,6 +31,7 @@ fi
 ldconfig -p 2>/dev/null | grep -q 'libgdal\.so' || missing+=(gdal-bin)
 [ -n "${REDIS_URL:-}" ] || command -v redis-server >/dev/null || missing+=(redis-server)
 command -v msgfmt >/dev/null || missing+=(gettext)
+command -v npm >/dev/null || missing+=(npm)
 "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ "$WANT_BROWSER" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
@@ -67,6 +69,16 @@ if [ ! -f "$stamp" ]; then
   "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -e "$ROOT[dev]"
   rm -f "$ROOT"/.venv/.installed-*
   touch "$stamp"
+fi
+
+# --- 2b. front-end packages (package.json, pinned by package-lock.json) --------------
+# Served by the app from node_modules (config/settings.py STATICFILES_DIRS), never from a CDN.
+npm_stamp="$ROOT/node_modules/.installed-$(cat "$ROOT/package-lock.json" | sha1sum | cut -c1-12)"
+if [ ! -f "$npm_stamp" ]; then
+  say "installing front-end packages into node_modules"
+  (cd "$ROOT" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
+  rm -f "$ROOT"/node_modules/.installed-*
+  touch "$npm_stamp"
 fi
 
 free_port() { "$ROOT/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

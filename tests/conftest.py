@@ -49,6 +49,25 @@ def pytest_configure(config):
 
     parts = urlsplit(settings.RQ_QUEUES["default"]["URL"])
     settings.RQ_QUEUES["default"]["URL"] = urlunsplit(parts._replace(path="/15"))
+    # The cache too (Redis database 14), its keys named after the test database so that two
+    # runs side by side keep apart.
+    settings.CACHES["default"]["LOCATION"] = urlunsplit(parts._replace(path="/14"))
+    database = settings.DATABASES["default"]
+    settings.CACHES["default"]["KEY_PREFIX"] = f"test-{database['TEST']['NAME'] or database['NAME']}"
+
+
+@pytest.fixture(autouse=True)
+def fresh_tile_version():
+    """Each test starts with unit tiles of a version of its own: its database is rolled
+    back after it without the import that would replace the version, so a tile cached by
+    an earlier test must not be read as this one's."""
+    import secrets
+
+    from django.core.cache import cache
+
+    from gridmap import tiles
+
+    cache.set(tiles.VERSION_KEY, secrets.token_hex(8), timeout=None)
 
 
 def units_geojson(units, *, crs: str | None = "EPSG:4326", headers=None) -> dict:

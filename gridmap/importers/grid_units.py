@@ -59,6 +59,7 @@ def grid_units_import(
             return
         _grid_write(report, import_run_id)
         services.grid_units_refresh_ancestry()
+        report.stats["tile_shapes_made"] = services.unit_tiles_refresh()
         if execute(f"SELECT 1 FROM {HOUSEHOLD_TABLE} LIMIT 1"):
             report.stats["households_moved"] = services.households_reassign_all()
             size_warnings(report)

@@ -1,27 +1,90 @@
-// The grid map page: units of one level over an optional base layer.
-// Data come from /api/units/ (GeoJSON built by PostGIS); the map is created
-// by django-leaflet, which fires `map:init` on window.
+// The grid map page: the unit vector tiles (/tiles/units/z/x/y.pbf) drawn by
+// Leaflet.VectorGrid on canvas, the level shown following the zoom (gridmap.tiles),
+// the levels above as outlines, labels from the tiles' `labels` layer; a click on a unit
+// shows its details (/api/units/<code>/). Transfers in progress as arrows (R24).
+// The map is created by django-leaflet, which fires `map:init` on window.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("map-config").textContent);
   const palette = ["#1f4e79", "#2e75b6", "#548235", "#bf8f00", "#c55a11"];
+  const container = () => document.getElementById("gridmap");
 
-  function addBaseLayer(map) {
+  // Leaflet 1.9 dropped L.DomEvent.fakeStop, which VectorGrid 1.3's canvas click handler
+  // still calls (Leaflet.VectorGrid issue 274, fixed upstream after its last release).
+  if (!L.DomEvent.fakeStop) L.DomEvent.fakeStop = (event) => { event._stopped = true; };
+
+  // Label points are drawn as text on the tile's canvas: a point styled with `label` is
+  // its unit's name, white-haloed so it reads over fills and outlines. A label that would
+  // overlap one already drawn on the tile, or run over the tile's edge (where the next
+  // tile's canvas would cut it), is left out; zooming in makes room for it.
+  const drawPoint = L.Canvas.Tile.prototype._updateCircle;
+  L.Canvas.Tile.include({
+    _updateCircle(layer) {
+      const text = layer.options.label;
+      if (!text) return drawPoint.call(this, layer);
+      const ctx = this._ctx, p = layer._point;
+      const size = layer.options.labelSize || 12;
+      ctx.font = `${size}px "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif`;
+      const half = ctx.measureText(text).width / 2 + 3;
+      const box = [p.x - half, p.y - size / 2 - 2, p.x + half, p.y + size / 2 + 2];
+      if (box[0] < 0 || box[1] < 0 || box[2] > this._size.x || box[3] > this._size.y) return;
+      this._labelBoxes = this._labelBoxes || [];
+      if (this._labelBoxes.some((b) => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) return;
+      this._labelBoxes.push(box);
+      ctx.save();
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.lineJoin = "round";
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "rgba(255, 255, 255, 0.92)";
+      ctx.strokeText(text, p.x, p.y);
+      ctx.fillStyle = "#1d2733";
+      ctx.fillText(text, p.x, p.y);
+      ctx.restore();
+    },
+  });
+
+  function levelShown(zoom) {
+    let shown = 1;
+    for (const [start, level] of Object.entries(config.levelFromZoom)) {
+      if (Number(start) <= zoom) shown = Math.max(shown, level);
+    }
+    return shown;
+  }
+
+  function unitStyle(properties, zoom) {
+    const shown = levelShown(zoom);
+    const level = properties.level;
+    if (level === shown) {
+      return { color: palette[level - 1], weight: 1, opacity: 0.9, fill: true,
+               fillColor: palette[level - 1], fillOpacity: 0.08 };
+    }
+    // A level above the one shown: an outline, thicker the higher the level.
+    return { color: "#1d2733", weight: 1 + (shown - level) * 0.9, opacity: 0.75, fill: false };
+  }
+
+  function labelStyle(properties) {
+    // Not interactive: a click goes to the unit under the label (Leaflet 1.9 would ask a
+    // clicked point for a latitude VectorGrid's points do not have).
+    return { label: properties.name, labelSize: properties.level <= 2 ? 14 : 12,
+             radius: 0, weight: 0, opacity: 0, fill: false, interactive: false };
+  }
+
+  function baseLayers() {
+    const layers = { [config.text.noBase]: L.layerGroup() };
     if (config.basemap === "osm") {
-      L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-        maxZoom: 19, attribution: "© OpenStreetMap",
-      }).addTo(map);
+      layers["OpenStreetMap"] = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+        maxZoom: 19, attribution: "© OpenStreetMap" });
     } else if (config.basemap === "tianditu") {
       const key = encodeURIComponent(config.tiandituKey);
-      for (const layer of ["vec", "cva"]) {
-        L.tileLayer(
-          `https://t{s}.tianditu.gov.cn/${layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0` +
-          `&LAYER=${layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}` +
-          `&TILECOL={x}&tk=${key}`,
-          { subdomains: "01234567", maxZoom: 18, attribution: "© 天地图" }
-        ).addTo(map);
-      }
+      const wmts = (layer) => L.tileLayer(
+        `https://t{s}.tianditu.gov.cn/${layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0` +
+        `&LAYER=${layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}` +
+        `&TILECOL={x}&tk=${key}`, { subdomains: "01234567", maxZoom: 18, attribution: "© 天地图" });
+      layers[config.text.tiandituVector] = L.layerGroup([wmts("vec"), wmts("cva")]);
+      layers[config.text.tiandituImagery] = L.layerGroup([wmts("img"), wmts("cia")]);
     }
+    return layers;
   }
 
   function showInfo(detail) {
@@ -37,70 +100,53 @@
     byId("unit-children").textContent = detail.children.toLocaleString();
   }
 
+  function showZoom(map) {
+    const shown = levelShown(map.getZoom());
+    document.getElementById("level-shown").textContent =
+      `${config.levelNames[shown]} · ${config.text.zoom} ${map.getZoom()}`;
+    container().dataset.levelShown = String(shown);
+  }
+
   function init(map) {
-    addBaseLayer(map);
-    const levelSelect = document.getElementById("level");
-    const counter = document.getElementById("unit-count");
-    let layer = null;
+    container().leafletMap = map;  // for the browser tests (tests/browser/test_map_page.py)
+    const bases = baseLayers();
+    Object.values(bases)[Object.keys(bases).length > 1 ? 1 : 0].addTo(map);
     let selected = null;
-    let request = 0;
-    const baseStyle = (level) => ({ color: palette[level - 1], weight: 1.5, fillOpacity: 0.12 });
-
-    let outline = null;
-
-    function unitsUrl(level) {
-      const b = map.getBounds();
-      const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
-        .map((v) => v.toFixed(5)).join(",");
-      return `${config.unitsUrl}?level=${level}&zoom=${map.getZoom()}&bbox=${bbox}`;
-    }
-
-    async function loadOutline(level, mine) {
-      // The level above, as thick non-interactive lines, so units read in context.
-      if (outline) { outline.remove(); outline = null; }
-      if (level === 1) return;
-      const response = await fetch(unitsUrl(level - 1), { credentials: "same-origin" });
-      if (!response.ok || mine !== request) return;
-      outline = L.geoJSON(await response.json(), {
-        interactive: false,
-        style: { color: "#1d2733", weight: 2.5, fill: false, opacity: 0.8 },
-      }).addTo(map);
-    }
-
-    async function load() {
-      const level = Number(levelSelect.value);
-      const mine = ++request;
-      const response = await fetch(unitsUrl(level), { credentials: "same-origin" });
-      if (!response.ok || mine !== request) return;
-      const data = await response.json();
-      loadOutline(level, mine);
-      if (layer) layer.remove();
-      layer = L.geoJSON(data, {
-        style: baseStyle(level),
-        onEachFeature(feature, featureLayer) {
-          featureLayer.bindTooltip(feature.properties.name, { sticky: true });
-          featureLayer.on("click", async () => {
-            if (selected) selected.setStyle(baseStyle(level));
-            selected = featureLayer;
-            featureLayer.setStyle({ weight: 3.5, fillOpacity: 0.3 });
-            const r = await fetch(`${config.unitsUrl}${encodeURIComponent(feature.id)}/`,
-              { credentials: "same-origin" });
-            if (r.ok) showInfo(await r.json());
-          });
-        },
-      }).addTo(map);
-      counter.textContent = `${data.features.length}`;
-      document.getElementById("gridmap").dataset.loadedLevel = String(level);
-      document.getElementById("gridmap").dataset.features = String(data.features.length);
-    }
-
+    const units = L.vectorGrid.protobuf(`${config.tilesUrl}?v=${encodeURIComponent(config.tilesVersion)}`, {
+      rendererFactory: L.canvas.tile,
+      maxNativeZoom: config.maxZoom,
+      interactive: true,
+      // Only the units' shapes get an id (for the selection's style): a label point carries
+      // its unit's code too, and must not be restyled as a polygon.
+      getFeatureId: (feature) => ("households" in feature.properties ? feature.properties.code : undefined),
+      vectorTileLayerStyles: {
+        units: (properties, zoom) => unitStyle(properties, zoom),
+        labels: (properties) => labelStyle(properties),
+      },
+    });
+    units.on("click", async (event) => {
+      const properties = event.layer.properties;
+      if (!properties || !properties.code) return;
+      if (selected) units.resetFeatureStyle(selected);
+      selected = properties.code;
+      units.setFeatureStyle(selected, { color: "#c00000", weight: 3, fill: true,
+                                        fillColor: "#c00000", fillOpacity: 0.18 });
+      const r = await fetch(`${config.unitsUrl}${encodeURIComponent(properties.code)}/`,
+        { credentials: "same-origin" });
+      if (r.ok) showInfo(await r.json());
+    });
+    units.on("load", () => {
+      container().dataset.tilesDrawn = String(Object.keys(units._vectorTiles || {}).length);
+      container().dataset.drawnAtZoom = String(map.getZoom());
+    });
+    units.addTo(map);
+    L.control.layers(bases, { [config.text.units]: units }, { collapsed: true }).addTo(map);
     if (config.extent) {
       const [w, s, e, n] = config.extent;
-      map.fitBounds([[s, w], [n, e]]);
+      map.fitBounds([[s, w], [n, e]], { animate: false });  // the first view, not a zoom to it
     }
-    levelSelect.addEventListener("change", load);
-    map.on("moveend", load);
-    load();
+    map.on("zoomend", () => showZoom(map));
+    showZoom(map);
     initTransfers(map);
   }
 
@@ -137,7 +183,7 @@
         if (head) L.polygon(head, { color: colour, fillColor: colour, fillOpacity: 1, weight: 1 }).addTo(group);
       }
       group.addTo(map);
-      document.getElementById("gridmap").dataset.transfers = String(data.features.length);
+      container().dataset.transfers = String(data.features.length);
     }
     toggle.addEventListener("change", draw);
     draw();

@@ -22,7 +22,7 @@ def test_injected_script_and_style_are_refused_while_the_page_runs(
     page.fill("input[name=username]", "mapper")
     page.fill("input[name=password]", "pw-12345678-long")
     page.click("button[type=submit]")
-    page.wait_for_selector("#gridmap[data-loaded-level='3']")  # the page's own scripts ran
+    page.wait_for_selector("#gridmap[data-tiles-drawn]")  # the page's own scripts ran
     assert not refused
     page.evaluate("""() => document.body.insertAdjacentHTML('beforeend',
         '<img id="x" src="data:," onerror="window.injected = 1">' +

@@ -74,7 +74,7 @@ def test_an_overdue_transfer_is_red(page, live_server, moving):
 
 def test_the_map_draws_transfers_in_progress_as_arrows(page, live_server, moving, screenshot):
     login(page, live_server, "t1_office")
-    page.wait_for_selector("#gridmap[data-loaded-level='3']")
+    page.wait_for_selector("#gridmap[data-tiles-drawn]")
     page.check("#show-transfers")
     page.wait_for_selector("#gridmap[data-transfers='1']")
     assert page.locator("path.transfer-arrow").count() == 1

@@ -127,6 +127,7 @@ MATRIX = {
     "": Entry(SIGNED_IN),
     "api/units/": Entry(UNIT),
     "api/units/<code:code>/": Entry(UNIT),
+    "tiles/units/<int:z>/<int:x>/<int:y>.pbf": Entry(UNIT),
     "api/campaigns/": Entry(CAMPAIGN),
     "api/campaigns/gaps/": Entry(CAMPAIGN),
     "api/campaigns/<code:code>/coverage/": Entry(CAMPAIGN),
@@ -315,6 +316,9 @@ def test_lists_and_exports_hold_the_persona_s_patients_only(world):
                     assert new_rows(since, user), f"{where}: the read is not logged"
 
 
+A_TILE = "12/3254/1649"  # a unit tile over the small grid's first micro-grid
+
+
 def test_unit_and_screening_endpoints_answer_no_patient(world):
     """Aggregates and households only: no patient of any scope in them (R31, R35)."""
     for persona in PERSONAS:
@@ -323,7 +327,8 @@ def test_unit_and_screening_endpoints_answer_no_patient(world):
         for route, entry in MATRIX.items():
             if entry.about not in (UNIT, CAMPAIGN, SIGNED_IN):
                 continue
-            url = "/" + route.replace("<code:code>", code if "campaigns" in route or "screening" in route
+            url = "/" + route.replace("<int:z>/<int:x>/<int:y>", A_TILE) \
+                .replace("<code:code>", code if "campaigns" in route or "screening" in route
                                       else TOWNSHIP_1[0])
             response = call(client, entry, url)
             assert response.status_code < 500, f"{url}: {response.status_code}"
@@ -443,7 +448,7 @@ def test_open_pages_need_no_sign_in_and_everything_else_does(world):
     for route, entry in MATRIX.items():
         url = "/" + route.replace("<int:pk>", str(world["patients"]["P01"].pk)) \
             .replace("<code:code>", world["campaign"].code).replace("<str:kind>", "key-groups") \
-            .replace("<str:action>", "report")
+            .replace("<str:action>", "report").replace("<int:z>/<int:x>/<int:y>", A_TILE)
         answer = call(anonymous, entry, url)
         if entry.about == OPEN:
             assert answer.status_code in (200, 302), f"{url}: {answer.status_code}"
