@@ -75,3 +75,17 @@ def test_the_page_is_chinese_first_with_english_available(logged_in, live_server
 def test_the_map_needs_a_login(page, live_server, transactional_db):
     page.goto(f"{live_server.url}/")
     assert "/login/" in page.url
+
+
+def test_on_a_phone_the_map_takes_the_width_and_its_panel_comes_below(logged_in, write_units, live_server,
+                                                                     screenshot):
+    assert grid_units_import(path=write_units(SMALL_GRID)).ok
+    page = logged_in
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("#gridmap[data-tiles-drawn]")
+    map_box, panel_box = page.locator("#gridmap").bounding_box(), page.locator(".panel").bounding_box()
+    assert map_box["width"] >= 380 and map_box["height"] >= 400
+    assert panel_box["y"] >= map_box["y"] + map_box["height"] - 1  # below the map, not beside it
+    assert page.evaluate(DRAWN_PIXELS) > 1000
+    screenshot("map-phone")
