@@ -191,9 +191,6 @@ AXES_VERBOSE = False
 # Sessions end with the browser, after GRIDCARE_IDLE_MINUTES without a request, and after
 # GRIDCARE_SESSION_HOURS in all (gridmap.security.IdleTimeoutMiddleware).
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# Sessions are read from the cache (Redis) and written through to the database: a request
-# reads its session without a database round trip (a map asks for dozens of tiles at once).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("GRIDCARE_SESSION_HOURS", 10) * 3600
 GRIDCARE_IDLE_MINUTES = env_int("GRIDCARE_IDLE_MINUTES", 30)
 # A TOTP second factor (django-otp) for administrators and for these roles.
