@@ -191,6 +191,8 @@ AXES_VERBOSE = False
 # Sessions end with the browser, after GRIDCARE_IDLE_MINUTES without a request, and after
 # GRIDCARE_SESSION_HOURS in all (gridmap.security.IdleTimeoutMiddleware).
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Read from Redis, written through to the database; with Redis down, from the database.
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_AGE = env_int("GRIDCARE_SESSION_HOURS", 10) * 3600
 GRIDCARE_IDLE_MINUTES = env_int("GRIDCARE_IDLE_MINUTES", 30)
 # A TOTP second factor (django-otp) for administrators and for these roles.
