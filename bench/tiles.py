@@ -161,12 +161,11 @@ def p95(values: list[float]) -> float:
 
 
 def new_version() -> None:
-    """What an import does on commit (gridmap.services.unit_tiles_changed): no tile cached."""
-    from django.core.cache import cache
+    """What an import does on commit: a new version, so no tile is cached (outside a
+    transaction, unit_tiles_changed replaces it at once)."""
+    from gridmap.services import unit_tiles_changed
 
-    from gridmap import tiles
-
-    cache.set(tiles.VERSION_KEY, os.urandom(8).hex(), timeout=None)
+    unit_tiles_changed()
 
 
 def geojson_of(zoom: int, x: int, y: int) -> tuple[float, int]:
@@ -185,7 +184,8 @@ def warm_up(browser: Browser, rng: random.Random) -> None:
     """Tiles of zooms not measured, until every gunicorn thread has its connection and its
     prepared statements (a first request on a new connection plans for ~0.4 s)."""
     for zoom in (7, 8, 10, 11, 13):
-        for z, x, y in rng.sample(province_tiles(zoom), min(60, len(province_tiles(zoom)))):
+        every = province_tiles(zoom)
+        for z, x, y in rng.sample(every, min(60, len(every))):
             browser.get(f"/tiles/units/{z}/{x}/{y}.pbf")
 
 

@@ -298,7 +298,7 @@ if GRIDCARE_BASEMAP == "tianditu" and not GRIDCARE_TIANDITU_KEY:
 
 # How long a unit vector tile stays in the cache (Redis). A unit or household import
 # replaces the tiles' version, so a kept tile is never stale: this only bounds the memory
-# of tiles nobody asks for again (a province at z6–z15 is ~60k tiles of ~20 KB).
+# of tiles nobody asks for again (a province at z6–z15 is ~100k tiles of ~1–12 KB).
 GRIDCARE_TILE_CACHE_SECONDS = env_int("GRIDCARE_TILE_CACHE_SECONDS", 7 * 24 * 3600)
 
 LEAFLET_CONFIG = {

@@ -74,25 +74,25 @@ def unit_tiles_refresh() -> int:
     """
     columns, values, params = [], [], []
     for band in tiles.BANDS:
-        deepest = max(level for level in Level.values if tiles.band_needed(band, level))
         columns.append(f"geom_{band}")
-        shape = ("ST_Multi(ST_SimplifyPreserveTopology(m.geom, %s))" if tiles.band_tolerance(band)
-                 else "ST_Multi(m.geom)")
-        values.append(f"CASE WHEN u.level <= %s THEN {shape} END")
-        params.extend([deepest, tiles.band_tolerance(band)] if tiles.band_tolerance(band)
-                      else [deepest])
+        params.append(max(level for level in Level.values if tiles.band_needed(band, level)))
+        shape = "m.geom"
+        if tolerance := tiles.band_tolerance(band):  # the last band keeps every vertex
+            shape = "ST_SimplifyPreserveTopology(m.geom, %s)"
+            params.append(tolerance)
+        values.append(f"CASE WHEN u.level <= %s THEN ST_Multi({shape}) END")
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*columns, "level", "source_md5", "label"])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {TILE_TABLE} AS t (unit_id, level, source_md5, label, {", ".join(columns)})
-            SELECT u.id, u.level, md5(ST_AsEWKB(u.geom)), ST_Transform(ST_PointOnSurface(u.geom), 3857),
+            SELECT u.id, u.level, h.md5, ST_Transform(ST_PointOnSurface(u.geom), 3857),
                    {", ".join(values)}
             FROM {UNIT_TABLE} u
+            CROSS JOIN LATERAL (SELECT md5(ST_AsEWKB(u.geom)) AS md5) h
             CROSS JOIN LATERAL (SELECT ST_Transform(u.geom, 3857) AS geom) m
             LEFT JOIN {TILE_TABLE} x ON x.unit_id = u.id
-            WHERE x.unit_id IS NULL OR x.source_md5 IS DISTINCT FROM md5(ST_AsEWKB(u.geom))
-                  OR x.level IS DISTINCT FROM u.level
+            WHERE x.unit_id IS NULL OR x.source_md5 IS DISTINCT FROM h.md5 OR x.level IS DISTINCT FROM u.level
             ON CONFLICT (unit_id) DO UPDATE SET {updates}
             """,
             params,
