@@ -16,6 +16,7 @@ Each run is bounded: it measures `seconds` from the moment every client has sign
 
 import csv
 import os
+import runpy
 import secrets
 import signal
 import socket
@@ -71,6 +72,17 @@ def prepare(url: str, username: str) -> str:
     return password
 
 
+def gunicorn_settings(env: dict[str, str]) -> dict:
+    """config/gunicorn.py's settings as gunicorn reads them with this environment."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 class Server:
     """gunicorn with the project's settings (config/gunicorn.py) on a free loopback port."""
 
@@ -99,8 +111,9 @@ class Server:
                 time.sleep(0.2)
         workers_line = next((line for line in Path(self.log.name).read_text().splitlines()
                              if "Using worker" in line), "")
-        self.sizing = (env.get("GRIDCARE_WEB_WORKERS") or str(2 * (os.cpu_count() or 1)),
-                       env.get("GRIDCARE_WEB_THREADS") or "4", workers_line.rsplit(":", 1)[-1].strip())
+        conf = gunicorn_settings(env)
+        self.sizing = (str(conf["workers"]), str(conf["threads"]), workers_line.rsplit(":", 1)[-1].strip(),
+                       conf["keepalive"])
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -172,7 +185,7 @@ def load_summary(result: dict) -> list[str]:
 
     from bench.results import code_version, machine, table
 
-    workers, threads, kind = result["sizing"]
+    workers, threads, kind, keepalive = result["sizing"]
     runs = result["runs"]
     serial = runs["serial"]["total"]
     capacity = runs["capacity"]["total"]
@@ -182,6 +195,7 @@ def load_summary(result: dict) -> list[str]:
         ("machine", machine()),
         ("code", code_version()),
         ("server", f"gunicorn (config/gunicorn.py): {workers} workers × {threads} threads ({kind}), "
+                   f"keep-alive {f'{keepalive} s' if keepalive else 'off'}, "
                    "loopback; the demo county (~880 patients), as its township 精防人员 (health_staff)"),
         ("1 client, as fast as answered (the serial baseline)",
          f"{serial['rps']:.1f} req/s, median {serial['median_ms']:.0f} ms, p95 {serial['p95_ms']:.0f} ms"),

@@ -4,9 +4,11 @@ signed-in persona from the environment, the pace, and the measured window.
 Each client signs in once through the login page, as a browser does, and keeps its session.
 Sign-ins are slow on purpose (PBKDF2) and not what is measured: every client waits until all
 have signed in, the statistics are reset then, and the run stops GRIDCARE_LOAD_SECONDS later.
+A paced client then starts at a random moment of its first period (clients do not ask in step).
 """
 
 import os
+import random
 
 import gevent
 from gevent.event import Event
@@ -50,6 +52,12 @@ def sign_in_and_wait(user) -> None:
         gevent.spawn_later(SECONDS, environment.runner.quit)
         everyone_in.set()
     everyone_in.wait()
+    if RATE > 0:
+        # Each client starts at a moment of its own within its first period, as people do:
+        # started together, paced clients would keep asking in bursts of all of them at once
+        # (20 requests in the same millisecond every third of a second at 3/s), a load no
+        # township's staff make and whose queue, not the server, would set the p95.
+        gevent.sleep(random.uniform(0, 1 / RATE))
 
 
 def stop() -> None:

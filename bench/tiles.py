@@ -304,7 +304,8 @@ def summary(result: dict) -> list[str]:
                  "with real-shaped boundaries"),
         ("tile shapes made (unit_tiles_refresh, every unit)",
          f"{tile_seconds:.1f} s"),
-        ("server", f"gunicorn {result['sizing'][0]} workers × {result['sizing'][1]} threads, loopback, "
+        ("server", f"gunicorn {result['sizing'][0]} workers × {result['sizing'][1]} threads, keep-alive "
+                   f"{str(result['sizing'][3]) + ' s' if result['sizing'][3] else 'off'}, loopback, "
                    "signed in; the cache is Redis"),
         ("cold tile p95, worst zoom", f"**{cold:.1f} ms** (target ≤ {t['cold_p95_ms']}: "
                                       f"{verdict(cold <= t['cold_p95_ms'])})"),

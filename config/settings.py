@@ -136,10 +136,16 @@ if not DATABASE_URL:
     )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
-# Parameters bound by the server, not quoted into the text in Python: a page's statements
-# are sent as they are, and psycopg prepares those a connection runs repeatedly, so the
-# planner does not plan a list page's scope predicate afresh on every request (bench/load).
-DATABASES["default"]["OPTIONS"] = {"server_side_binding": env_bool("GRIDCARE_DB_SERVER_BINDING", True)}
+# Parameters bound by the server, not quoted into the text in Python, and the statements a
+# connection runs repeatedly prepared by psycopg after GRIDCARE_DB_PREPARE_THRESHOLD runs
+# (Django turns preparing off unless told): the planner then does not plan a list page's
+# scope predicate and its team afresh on every request (bench/load). 0 turns it off, for a
+# pooler that cannot keep prepared statements (PgBouncer before 1.21, or without
+# max_prepared_statements; docs/operations.md).
+DATABASES["default"]["OPTIONS"] = {
+    "server_side_binding": env_bool("GRIDCARE_DB_SERVER_BINDING", True),
+    "prepare_threshold": env_int("GRIDCARE_DB_PREPARE_THRESHOLD", 5) or None,
+}
 # Lets two test runs share one server (e.g. CI and a developer) without clashing.
 DATABASES["default"]["TEST"] = {"NAME": env_str("GRIDCARE_TEST_DATABASE", "") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -300,6 +306,10 @@ if GRIDCARE_BASEMAP == "tianditu" and not GRIDCARE_TIANDITU_KEY:
 # replaces the tiles' version, so a kept tile is never stale: this only bounds the memory
 # of tiles nobody asks for again (a province at z6–z15 is ~100k tiles of ~1–12 KB).
 GRIDCARE_TILE_CACHE_SECONDS = env_int("GRIDCARE_TILE_CACHE_SECONDS", 7 * 24 * 3600)
+# How long the key-group counts of one list view stay in the cache. Any change to the
+# register gives a new version (cases.patients.selectors.register_version), so a kept count
+# is never stale: this only bounds the memory of views nobody opens again (~100 bytes each).
+GRIDCARE_COUNT_CACHE_SECONDS = env_int("GRIDCARE_COUNT_CACHE_SECONDS", 24 * 3600)
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (33.33, 106.15),

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from cases.patients import selectors, services
 from cases.patients.serializers import (
     READS,
+    UNIT_CODES,
     EventReportSerializer,
     FollowUpSerializer,
     IdentifiersSerializer,
@@ -63,11 +64,11 @@ class PatientList(APIView):
             raise ValidationError(hidden)
         as_of = local_today()
         patients = selectors.patients_filtered(request.user, filters.validated_data, as_of=as_of)
-        paginator = Paginator(patients.select_related("guardian").only(*READS).with_coordinates()
-                              .with_units("county", "township", "village", "grid", "micro_grid"), PAGE_SIZE)
+        paginator = Paginator(patients.only(*READS).with_coordinates().with_guardian_contact()
+                              .with_unit_naming(*UNIT_CODES).with_other_chains(), PAGE_SIZE)
         counts = None
         if access.RISK in groups:  # with the list's count, where it is the same set
-            counts = selectors.key_group_counts(request.user, patients, total=True)
+            counts = selectors.key_group_counts(request.user, filters.validated_data, as_of=as_of, total=True)
             if "total" in counts:
                 paginator.count = counts.pop("total")
         page = paginator.get_page(request.query_params.get("page"))

@@ -11,13 +11,16 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import F, Func, Q
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from cases.patients.rules import INACTIVE_STATUSES, Condition, Consent, DeathSource, Diagnosis, Status
 from gridmap import crypto
 from gridmap.crypto import EncryptedCharField
-from gridmap.models import GridUnit, Household, Placed, PlacedQuerySet, Role, User
+from gridmap.models import LEVEL_FIELDS, GridUnit, Household, Placed, PlacedQuerySet, Role, User
 
+UNIT_LEVELS = tuple(LEVEL_FIELDS.values())
+PATIENT_TABLE = "cases_patient"  # named once: Patient.Meta and the hand-written SQL here
 TEAM_ROLES = (Role.POLICE, Role.VILLAGE_COMMITTEE, Role.VILLAGE_DOCTOR, Role.LIAISON_LEADER)
 
 
@@ -82,6 +85,42 @@ class PatientQuerySet(PlacedQuerySet):
         return self.defer("geom").annotate(
             geom_lon=Func("geom", function="ST_X", output_field=models.FloatField()),
             geom_lat=Func("geom", function="ST_Y", output_field=models.FloatField()))
+
+    def with_guardian_contact(self) -> "PatientQuerySet":
+        """The guardian's name and telephone (decrypted) as `guardian_name` and
+        `guardian_phone`, read in the row: a list builds no guardian object per patient."""
+        return self.annotate(guardian_name=F("guardian__name"), guardian_phone=F("guardian__phone"))
+
+    def with_unit_naming(self, *wanted: str) -> "PatientQuerySet":
+        """Unit codes and names read in the row itself: "micro_grid.code" gives the
+        patient's micro-grid's code as `micro_grid_code` (None where there is none).
+        Why raw SQL: each is one primary-key lookup beside the row; as joins, a page naming
+        five levels would plan a five-way join of the unit table, which costs more than the
+        page (see PlacedQuerySet.with_units), and as ORM subqueries it costs more to compile
+        than to run (bench/load). Level and column names come from code, never input."""
+        annotations = {}
+        for name in wanted:
+            level, column = name.split(".")
+            if level not in UNIT_LEVELS or column not in ("code", "name"):
+                raise ValueError(f"not a unit's name or code: {name}")
+            annotations[f"{level}_{column}"] = RawSQL(
+                f"(SELECT u.{column} FROM {GridUnit._meta.db_table} u"
+                f" WHERE u.id = {PATIENT_TABLE}.{level}_id)", (), output_field=models.CharField())
+        return self.annotate(**annotations)
+
+    def with_other_chains(self) -> "PatientQuerySet":
+        """`other_chains`: the unit ids of the registration place's chain (R22) and of an
+        open transfer's destination (R24), which with the residence's decide a row's field
+        groups (cases.patients.selectors.field_groups_by_patient) without a query of its own.
+        Why raw SQL: two lookups beside the row returning arrays, which the ORM has no
+        expression for; transfers are cases.transfers' rows (one open per patient at most)."""
+        ids = ", ".join(f"u.{level}_id" for level in UNIT_LEVELS)
+        unit = GridUnit._meta.db_table
+        return self.annotate(other_chains=RawSQL(
+            f"""(SELECT ARRAY[{ids}] FROM {unit} u WHERE u.id = {PATIENT_TABLE}.registration_unit_id)
+                || (SELECT ARRAY[{ids}] FROM cases_transfer t JOIN {unit} u ON u.id = t.to_unit_id
+                    WHERE t.patient_id = {PATIENT_TABLE}.id AND t.closed_at IS NULL)""",
+            (), output_field=ArrayField(models.BigIntegerField())))
 
     def living_or_registered_under(self, units) -> "PatientQuerySet":
         """Patients whose residence or registration place (R22) lies under the units."""
@@ -152,7 +191,7 @@ class Patient(Placed):
     objects = PatientQuerySet.as_manager()
 
     class Meta:
-        db_table = "cases_patient"
+        db_table = PATIENT_TABLE
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
         ordering = ["patient_no"]
@@ -326,3 +365,24 @@ class EventReport(models.Model):
     @property
     def late(self) -> bool:
         return self.reported_at is not None and self.reported_at > self.due_by
+
+
+class RegisterChange(models.Model):
+    """One statement's change to what one county's people may count: written only by the
+    database's statement triggers (migration 0004) on patients, transfers and units, so no
+    writer (a page, an importer's set-based SQL, the nightly classification) can miss it.
+
+    A patient counts for a county's people when it lives there, is registered there (R22)
+    or an open transfer is bringing it there (R24): a statement changing patients records
+    each of those counties, one changing transfers the destinations', one changing units
+    their counties. The sum of a county's weights with the largest id is the version of its
+    register (selectors.register_version): the sum grows with every commit and the id tells
+    apart two states the sum cannot (a transaction that read its own rows and rolled back).
+    Rows are only inserted, so writers never wait on each other here; the nightly
+    compaction (services.register_changes_compact) folds a county's rows into one."""
+
+    county_id = models.BigIntegerField(db_index=True)  # 0: a patient placed in no county
+    weight = models.BigIntegerField(default=1)
+
+    class Meta:
+        db_table = "cases_registerchange"

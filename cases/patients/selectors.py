@@ -2,16 +2,21 @@
 see is decided by gridmap.access (R22, R35); every read of a record is logged there.
 """
 
+import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, FilteredRelation, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from redis.exceptions import RedisError
 
-from cases.patients.models import TEAM_ROLES, Patient, TeamOverride
+from cases.patients.models import TEAM_ROLES, Patient, RegisterChange, TeamOverride
 from cases.patients.rules import KeyGroup
 from gridmap import access, crypto
 from gridmap.models import (
@@ -25,8 +30,11 @@ from gridmap.models import (
     User,
 )
 
+logger = logging.getLogger(__name__)
+
 PATIENT = Patient._meta.db_table
 UNIT, STAFF = GridUnit._meta.db_table, StaffAssignment._meta.db_table
+OVERRIDE, USER = TeamOverride._meta.db_table, User._meta.db_table
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
@@ -50,8 +58,12 @@ def field_groups_by_patient(scope: access.Scope, patients) -> dict[int, frozense
         patients = [p for p in patients if p.pk not in known]
         if not patients:
             return known
-    columns = [f"{name}_id" for name in LEVEL_FIELDS.values()]
     chains = {p.pk: set(p.placement()) for p in patients}
+    if all(hasattr(p, "other_chains") for p in patients):  # read with the rows (with_other_chains)
+        for p in patients:
+            chains[p.pk].update(p.other_chains or ())
+        return known | _groups_of_chains(scope, chains)
+    columns = [f"{name}_id" for name in LEVEL_FIELDS.values()]
     # The open transfer is cases.transfers' row, reached through its `transfers` relation;
     # open while it has no closing time (one per patient at most).
     rows = (Patient.objects.filter(pk__in=chains)
@@ -60,8 +72,12 @@ def field_groups_by_patient(scope: access.Scope, patients) -> dict[int, frozense
                          *(f"incoming__to_unit__{c}" for c in columns)))
     for pk, *ids in rows:
         chains[pk].update(ids)
-    return known | {pk: scope.groups_at(ids) | (scope.field_groups if pk in scope.granted else frozenset())
-                    for pk, ids in chains.items()}
+    return known | _groups_of_chains(scope, chains)
+
+
+def _groups_of_chains(scope: access.Scope, chains: dict[int, set[int]]) -> dict[int, frozenset[str]]:
+    return {pk: scope.groups_at(ids) | (scope.field_groups if pk in scope.granted else frozenset())
+            for pk, ids in chains.items()}
 
 
 def patient_field_groups(user, patient: Patient) -> frozenset[str]:
@@ -179,57 +195,85 @@ def patient_numbers(ids) -> dict[int, str]:
     return dict(Patient.objects.filter(pk__in=list(ids)).values_list("pk", "patient_no"))
 
 
+TEAM_ROLE_VALUES = tuple(role.value for role in TEAM_ROLES)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person on a patient's team, as the team shows them (their name, else username)."""
+
+    pk: int
+    username: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name or self.username
+
+
 @dataclass
 class Team:
     """R20: the five people responsible for a patient, and the roles nobody fills."""
 
     guardian: str = ""
-    members: dict[str, list[User]] = field(default_factory=dict)  # role -> people
+    members: dict[str, list[Member]] = field(default_factory=dict)  # role -> people
     overridden: set[str] = field(default_factory=set)
 
     @property
     def gaps(self) -> list[str]:
         missing = [] if self.guardian else ["guardian"]
-        return missing + [role.value for role in TEAM_ROLES if not self.members.get(role.value)]
+        return missing + [role for role in TEAM_ROLE_VALUES if not self.members.get(role)]
 
 
-# Why raw SQL: for every patient at once, the nearest unit up the tree naming
-# each role (R20) — DISTINCT ON over the patient's own unit chain ordered by
-# depth — which the ORM cannot express. The chain is the residence's; for a
-# residence outside the stored units, the registration unit's (R22).
+# Why raw SQL: for every patient at once, the nearest unit up the tree naming each role
+# (R20) — the staff of the patient's own unit chain, kept where their unit is the deepest
+# naming that role — which the ORM cannot express. The chain is the residence's; for a
+# residence outside the stored units, the registration unit's (R22). A role the patient's
+# overrides name is theirs instead (`overridden` true). One statement, the people's names in it.
 TEAM_SQL = f"""
-    SELECT DISTINCT ON (p.id, sa.role, sa.user_id) p.id, sa.role, sa.user_id, u.level
-    FROM {PATIENT} p
-    JOIN {UNIT} ru ON ru.id = coalesce(p.micro_grid_id, p.grid_id, p.village_id,
-                                       p.township_id, p.county_id, p.registration_unit_id)
-    JOIN {STAFF} sa
-      ON sa.unit_id IN (ru.county_id, ru.township_id, ru.village_id, ru.grid_id, ru.micro_grid_id)
-    JOIN {UNIT} u ON u.id = sa.unit_id
-    WHERE p.id = ANY(%s) AND sa.role = ANY(%s)
-    ORDER BY p.id, sa.role, sa.user_id, u.level DESC
+    WITH staff AS (
+        SELECT p.id AS patient_id, sa.role, sa.user_id, u.level,
+               max(u.level) OVER (PARTITION BY p.id, sa.role) AS nearest
+        FROM {PATIENT} p
+        JOIN {UNIT} ru ON ru.id = coalesce(p.micro_grid_id, p.grid_id, p.village_id,
+                                           p.township_id, p.county_id, p.registration_unit_id)
+        JOIN {STAFF} sa
+          ON sa.unit_id IN (ru.county_id, ru.township_id, ru.village_id, ru.grid_id, ru.micro_grid_id)
+        JOIN {UNIT} u ON u.id = sa.unit_id
+        WHERE p.id = ANY(%(ids)s) AND sa.role = ANY(%(roles)s)
+    ), chosen AS (
+        SELECT DISTINCT patient_id, role, user_id, false AS overridden FROM staff s
+        WHERE level = nearest AND NOT EXISTS (
+            SELECT 1 FROM {OVERRIDE} o WHERE o.patient_id = s.patient_id AND o.role = s.role)
+        UNION ALL
+        SELECT o.patient_id, o.role, o.user_id, true FROM {OVERRIDE} o WHERE o.patient_id = ANY(%(ids)s)
+    )
+    SELECT c.patient_id, c.role, c.overridden, us.id, us.username, us.full_name
+    FROM chosen c JOIN {USER} us ON us.id = c.user_id
+    ORDER BY c.patient_id, c.role, us.username
 """
 
 
 def teams_for(patients: list[Patient]) -> dict[int, Team]:
-    """R20 for many patients in two queries: unit staff (nearest level wins), then overrides."""
-    ids = [p.pk for p in patients]
-    roles = [r.value for r in TEAM_ROLES]
+    """R20 for many patients in one statement: unit staff (nearest level wins), or the
+    patient's override for a role."""
     with connection.cursor() as cursor:
-        cursor.execute(TEAM_SQL, [ids, roles])
+        cursor.execute(TEAM_SQL, {"ids": [p.pk for p in patients], "roles": list(TEAM_ROLE_VALUES)})
         rows = cursor.fetchall()
-    nearest: dict[tuple[int, str], int] = {}
-    for pid, role, _user, level in rows:
-        nearest[(pid, role)] = max(level, nearest.get((pid, role), 0))
-    users = {u.pk: u for u in User.objects.filter(pk__in={r[2] for r in rows})}
-    teams = {p.pk: Team(guardian=p.guardian.name if p.guardian_id else "") for p in patients}
-    for pid, role, user_id, level in rows:
-        if level == nearest[(pid, role)]:
-            teams[pid].members.setdefault(role, []).append(users[user_id])
-    for override in TeamOverride.objects.filter(patient_id__in=ids).select_related("user"):
-        team = teams[override.patient_id]
-        team.members[override.role] = [override.user]
-        team.overridden.add(override.role)
+    teams = {p.pk: Team(guardian=_guardian_name(p)) for p in patients}
+    for pid, role, overridden, *person in rows:
+        team = teams[pid]
+        team.members.setdefault(role, []).append(Member(*person))
+        if overridden:
+            team.overridden.add(role)
     return teams
+
+
+def _guardian_name(patient: Patient) -> str:
+    if not patient.guardian_id:
+        return ""
+    if hasattr(patient, "guardian_name"):  # read with the row (PatientQuerySet.with_guardian_contact)
+        return patient.guardian_name
+    return patient.guardian.name
 
 
 def care_group(village: GridUnit) -> dict[str, list[User]]:
@@ -276,18 +320,70 @@ def patients_filtered(user: User, filters: dict, *, as_of) -> QuerySet[Patient]:
     return patients
 
 
-def key_group_counts(user: User, patients: QuerySet[Patient], *, total: bool = False) -> dict[str, int]:
-    """How many of these patients are in each key group (R13–R19), one aggregate, over those
-    whose key groups the user may see (R35). With `total`, also how many patients there are
-    in all ("total"), in the same aggregate, where that is the same set: where the user may
-    see everyone's key groups (a list page then needs no count of its own)."""
+def key_group_counts(user: User, filters: dict, *, as_of, total: bool = False) -> dict[str, int]:
+    """How many of the user's patients narrowed by the list filters (patients_filtered) are
+    in each key group (R13–R19), one aggregate, over those whose key groups the user may see
+    (R35). With `total`, also how many patients there are in all ("total"), in the same
+    aggregate, where that is the same set: where the user may see everyone's key groups (a
+    list page then needs no count of its own).
+
+    Kept in the cache under the version of the user's counties' register (register_version):
+    any change to a patient, a transfer or a unit there makes a new version, so a count is
+    never older than the register it is read with. With the cache down it is counted."""
     scope = access.scope_of(user)
+    key = _counts_key(scope, filters, as_of, total, register_version(scope))
+    try:
+        counts = cache.get(key)
+    except RedisError:
+        logger.warning("cache unavailable; the key groups are counted without it")
+        return _key_group_counts(user, filters, as_of=as_of, total=total)
+    if counts is None:
+        counts = _key_group_counts(user, filters, as_of=as_of, total=total)
+        try:
+            cache.set(key, counts, timeout=settings.GRIDCARE_COUNT_CACHE_SECONDS)
+        except RedisError:
+            logger.warning("cache unavailable; the key-group counts were not kept")
+    return counts
+
+
+def _key_group_counts(user: User, filters: dict, *, as_of, total: bool) -> dict[str, int]:
+    scope = access.scope_of(user)
+    patients = patients_filtered(user, filters, as_of=as_of)
     aggregates = {key: Count("pk", filter=Q(key_groups__contains=[key])) for key in KeyGroup.values}
     if not scope.grants_everywhere(access.RISK):
         patients = patients & scope.visible_with(Patient.objects.all(), access.RISK)
     elif total:
         aggregates["total"] = Count("pk")
     return patients.aggregate(**aggregates)
+
+
+def _counts_key(scope: access.Scope, filters: dict, as_of, total: bool, version: tuple[int, int]) -> str:
+    """The cache key of a count: everything it depends on besides the register (the units
+    counted and those showing risk, the filters, the day where "overdue" asks for it)."""
+    units = "*" if scope.everything else ",".join(str(unit.pk) for unit in scope.units)
+    risk = "*" if scope.grants_everywhere(access.RISK) else ",".join(
+        str(unit.pk) for unit in scope.units_granting(access.RISK))
+    asked = sorted((name, str(value)) for name, value in filters.items() if value not in (None, ""))
+    day = as_of.isoformat() if any(name == "overdue" for name, _ in asked) else ""
+    material = json.dumps([units, risk, asked, day, total, version], ensure_ascii=False)
+    return "key-group-counts:" + hashlib.sha256(material.encode()).hexdigest()
+
+
+# The register's version for a set of counties (cases.patients.models.RegisterChange).
+REGISTER_VERSION_SQL = ("SELECT coalesce(sum(weight), 0)::bigint, coalesce(max(id), 0)"
+                        f" FROM {RegisterChange._meta.db_table}")
+
+
+def register_version(scope: access.Scope) -> tuple[int, int]:
+    """The version of the register the person's units count: of their counties, or of
+    every county for a person who sees everything. One indexed read."""
+    with connection.cursor() as cursor:
+        if scope.everything:
+            cursor.execute(REGISTER_VERSION_SQL)
+        else:
+            counties = sorted({unit.ancestor_id(1) for unit in scope.units} - {None})
+            cursor.execute(REGISTER_VERSION_SQL + " WHERE county_id = ANY(%s)", [counties])
+        return tuple(cursor.fetchone())
 
 
 def patient_map_data(patient: Patient) -> dict:

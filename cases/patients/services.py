@@ -14,7 +14,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cases.patients import rules
-from cases.patients.models import EventReport, FollowUp, Guardian, Patient, RiskAssessment, Task
+from cases.patients.models import (
+    EventReport,
+    FollowUp,
+    Guardian,
+    Patient,
+    RegisterChange,
+    RiskAssessment,
+    Task,
+)
 from geodata.staging import copy_rows, create_stage, execute
 from gridmap import access
 from gridmap.calendar import deadlines, hours_deadline, local_date, local_today, local_zone, quarter_of
@@ -273,3 +281,21 @@ def event_report_record(*, user, patient, kind: str, discovered_at, note: str = 
     access.log(user=user, action="update", purpose=Purpose.CARE, patient_ids=[patient.pk],
                query={"event": event.pk})
     return event
+
+
+# One statement: the rows it deletes are those its snapshot sees, and their sums go back in
+# their place, so a change committed meanwhile keeps its own row and no county's sum moves.
+COMPACT_SQL = f"""
+    WITH folded AS (DELETE FROM {RegisterChange._meta.db_table} RETURNING county_id, weight)
+    INSERT INTO {RegisterChange._meta.db_table} (county_id, weight)
+    SELECT county_id, sum(weight) FROM folded GROUP BY county_id
+"""
+
+
+def register_changes_compact() -> int:
+    """Fold each county's change rows into one of the same total weight (nightly, after the
+    classification): the register's versions stay new to every cache, and a version is read
+    from one row per county. Returns the rows left."""
+    with connection.cursor() as cursor:
+        cursor.execute(COMPACT_SQL)
+        return cursor.rowcount

@@ -43,12 +43,12 @@ def patient_list(request):
                if v not in (None, "") and selectors.FILTER_NEEDS.get(k, access.IDENTITY) in groups}
     as_of = local_today()
     patients = selectors.patients_filtered(request.user, filters, as_of=as_of)
-    paginator = Paginator(patients.with_units("micro_grid", "village").only(*LIST_COLUMNS), 50)
+    paginator = Paginator(patients.only(*LIST_COLUMNS).with_unit_naming("micro_grid.code", "village.name")
+                          .with_other_chains(), 50)
     counts = None
     if access.RISK in groups:
         # The chips count the user's whole register; unfiltered, that is the list's count too.
-        totals = selectors.key_group_counts(request.user, selectors.patients_visible_to(request.user),
-                                            total=not filters)
+        totals = selectors.key_group_counts(request.user, {}, as_of=as_of, total=not filters)
         counts = [(key, label, totals[key]) for key, label in KeyGroup.choices]
         if "total" in totals:
             paginator.count = totals["total"]
@@ -104,10 +104,10 @@ def _list_rows(page, groups: frozenset[str], shown: dict[int, frozenset[str]], a
     rows = []
     for p in page:
         if p.micro_grid_id:
-            micro_grid = html.escape(p.micro_grid.code)
+            micro_grid = html.escape(p.micro_grid_code)
         else:
             micro_grid = outside if p.outside else "—"
-        village = html.escape(p.village.name) if p.village_id else "—"
+        village = html.escape(p.village_name) if p.village_id else "—"
         cells = [f'<tr><td><a href="{url[0]}{p.pk}{url[1]}">{html.escape(p.patient_no)}</a></td>'
                  f"<td>{html.escape(p.name)}</td><td>{village}</td><td>{micro_grid}</td>"
                  f"<td>{statuses.get(p.status) or html.escape(p.status)}</td>"]

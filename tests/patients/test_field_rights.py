@@ -130,3 +130,13 @@ def test_a_scope_whose_units_all_give_the_same_groups_decides_its_residents_with
         assert field_groups_by_patient(grid_a, [p05]) == {p05.pk: frozenset({access.IDENTITY})}
     # Roles that give different groups on different units are never uniform.
     assert access.scope_of(mixed).uniform_groups is None
+
+
+def test_the_list_and_the_record_agree_on_each_patients_fields_for_a_person_of_two_roles(mixed):
+    """The list decides each row's field groups from chains read with the row
+    (PatientQuerySet.with_other_chains), the record with a query of its own: the same."""
+    client = api(mixed)
+    listed = client.get("/api/patients/").json()["results"]
+    assert len(listed) > 1
+    for row in listed:
+        assert client.get(f"/api/patients/{row['id']}/").json() == row

@@ -201,3 +201,14 @@ def test_a_list_asks_the_database_the_same_number_of_times_for_any_number_of_pat
         p01.save()
     assert api.get("/api/patients/").json()["count"] >= 8
     assert (queries(lambda: api.get("/api/patients/")), queries(lambda: page.get("/patients/"))) == before
+
+
+@pytest.mark.parametrize("username", ["health", "grid_a", "police", "village_doc", "office"])
+def test_a_patient_reads_the_same_in_the_list_as_on_its_own(as_user, username):
+    """The list reads its rows without model objects (units, guardian and chains in the row);
+    each must be what the patient's own endpoint gives, field for field (R35)."""
+    client = as_user(username)
+    listed = client.get("/api/patients/").json()["results"]
+    assert listed
+    for row in listed:
+        assert client.get(f"/api/patients/{row['id']}/").json() == row
