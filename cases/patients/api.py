@@ -102,7 +102,8 @@ class PatientDetail(APIView):
     def patch(self, request, pk: int):
         patient = self._get(request, pk, action="update")
         changes = PatientUpdateSerializer(
-            data=request.data, context={"groups": selectors.patient_field_groups(request.user, patient)})
+            data=request.data, context={"groups": selectors.patient_field_groups(request.user, patient),
+                                        "current_status": patient.status})
         changes.is_valid(raise_exception=True)
         services.patient_update(user=request.user, patient=patient, data=dict(changes.validated_data),
                                 move=self.move)

@@ -196,7 +196,7 @@ class PatientUpdateSerializer(serializers.Serializer):
         groups = self.context["groups"]
         errors = {name: ["you may not change this field"] for name in attrs
                   if self.NEEDS.get(name, access.IDENTITY) not in groups}
-        errors.update(self._status_errors(attrs))
+        errors.update(self._status_errors(attrs, self.context.get("current_status")))
         if ("lon" in attrs) != ("lat" in attrs):
             errors["lat" if "lon" in attrs else "lon"] = ["give both lon and lat"]
         elif "lon" in attrs and outside_china(attrs["lon"], attrs["lat"]):
@@ -207,10 +207,18 @@ class PatientUpdateSerializer(serializers.Serializer):
             attrs["point"] = Point(attrs.pop("lon"), attrs.pop("lat"), srid=settings.GRIDCARE_SRID)
         return attrs
 
-    @staticmethod
-    def _status_errors(attrs) -> dict[str, list[str]]:
-        """R11: no removal by a field edit; R4: a death needs its date and source."""
+    # A recorded death (R4) and a removal (R11) end the register's record: no field edit
+    # brings the patient back onto worklists and key groups.
+    FINAL = (Status.DEAD, Status.REMOVED)
+
+    @classmethod
+    def _status_errors(cls, attrs, current: str | None) -> dict[str, list[str]]:
+        """R11: no removal by a field edit; R4: a death needs its date and source; neither
+        is undone by one."""
         status = attrs.get("status")
+        if current in cls.FINAL and status is not None and status != current:
+            return {"status": [f"the patient is recorded as {current}: that is not undone by changing "
+                               "the status (R4, R11)"]}
         if status == Status.REMOVED:
             return {"status": ["removal from the register (出库) is decided by a joint meeting with "
                                "evidence (R11), not by changing the status"]}

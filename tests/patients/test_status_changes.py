@@ -1,6 +1,6 @@
 """Taking a patient off the register is not a field edit (probe finding 4): 出库 only by a
 joint-meeting decision with evidence (R11), 死亡 with its date and source by the medical
-team (R4); a grid worker changes neither."""
+team (R4); a grid worker changes neither, and neither is undone by a field edit."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -40,3 +40,13 @@ def test_a_death_needs_its_date_and_source_R4(register):
     p01 = Patient.objects.get(patient_no="P01")
     assert (p01.status, str(p01.died_on), p01.death_source) == ("死亡", "2026-06-01", "家属告知")
     assert p01.key_groups == [] and p01.next_due is None  # inactive: in no group or worklist (R4)
+
+
+@pytest.mark.parametrize("final", ["死亡", "出库"])
+def test_a_recorded_death_or_removal_is_not_undone_by_a_field_edit_R4_R11(register, final):
+    Patient.objects.filter(patient_no="P01").update(status=final)
+    for status in ("在管", "失访"):
+        response = patch(register["health"], {"status": status})
+        assert response.status_code == 400 and "R4, R11" in response.json()["status"][0]
+    assert Patient.objects.get(patient_no="P01").status == final
+    assert patch(register["health"], {"residence_address": "新地址"}).status_code == 200  # other fields still
