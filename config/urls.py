@@ -63,7 +63,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-rq/", include((superusers_only(django_rq.urls.urlpatterns), "django_rq"))),
     path("api/", include((api_urlpatterns, "api"))),
-    path("tiles/", include((grid_urls.tile_urlpatterns, "tiles"))),
+    path("tiles/", include((grid_urls.tile_urlpatterns + patient_urls.tile_urlpatterns, "tiles"))),
 ]
 urlpatterns += i18n_patterns(
     path("", include(grid_urls)),

@@ -151,10 +151,21 @@ class Scope:
         """The rows of a placed queryset under the units where the person may see `group`."""
         return queryset if self.everything else queryset.under_any(self.units_granting(group))
 
+    def units_showing_points(self) -> tuple[GridUnit, ...]:
+        """The person's units where a role they hold puts single patients on the map: every
+        role but those that look at aggregates only (AGGREGATE_ONLY_ROLES, DESIGN)."""
+        return tuple(unit for unit in self.units
+                     if self.roles.get(unit.pk, frozenset()) - AGGREGATE_ONLY_ROLES)
+
     def grants_everywhere(self, group: str) -> bool:
         """Whether every unit of the person gives `group`: then `visible_with` is `visible`
         and narrowing a visible queryset by it changes nothing."""
         return self.everything or len(self.units_granting(group)) == len(self.units)
+
+
+# Township leaders look at aggregates and need no individual points (DESIGN, R35): the
+# map's patient layer is not theirs (coverage, counts and ledgers are).
+AGGREGATE_ONLY_ROLES = frozenset({Role.TOWNSHIP_OFFICE})
 
 
 # ID and telephone numbers are shown masked (gridmap.crypto.mask_id / mask_phone); a person
@@ -268,6 +279,13 @@ def unit_tiles_allowed(user) -> bool:
     never a patient figure: every signed-in person may draw them, and all draw the same
     cached tile (patients on the map come through `visible`)."""
     return user.is_authenticated and user.is_active
+
+
+def patient_points_allowed(user) -> bool:
+    """Whether the person may have the map's patient layer (clusters and markers) at all:
+    a role of theirs somewhere shows single patients (Scope.units_showing_points)."""
+    scope = scope_of(user)
+    return scope.everything or bool(scope.units_showing_points())
 
 
 def purpose_of(request, default: str = "") -> str:

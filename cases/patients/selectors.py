@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db import connection
@@ -16,9 +17,10 @@ from django.http import Http404
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from cases.patients import rules
 from cases.patients.models import TEAM_ROLES, Patient, RegisterChange, TeamOverride
 from cases.patients.rules import KeyGroup
-from gridmap import access, crypto
+from gridmap import access, crypto, tiles
 from gridmap.models import (
     LEVEL_FIELDS,
     AccessGrant,
@@ -394,3 +396,83 @@ def patient_map_data(patient: Patient) -> dict:
         "unit": json.loads(unit.geom.geojson) if unit is not None else None,
         "unitName": str(unit) if unit is not None else "",
     }
+
+
+# --- The map's patient layer (issue 11, Deliver 3) -------------------------------------------
+
+# A cluster gathers the patients of a square of about this many screen pixels, on a grid
+# anchored to the world (web Mercator's origin): 256 / 64 = 4 squares a tile side, so no
+# square spans two tiles and a cluster is the same whichever tile draws it.
+CLUSTER_PIXELS = 64
+# From this zoom (a street, ~5 m a pixel) each patient is a marker of their own.
+MARKER_ZOOM = 15
+WORLD_METRES = 40075016.685578488  # web Mercator's width
+
+# Why raw SQL: the tile is one statement over the patients the access module lets the
+# person see (its SQL embedded as the subquery): ST_TileEnvelope for the tile's box, the
+# GiST index of the residences for the patients in it, a GROUP BY over the world-anchored
+# squares for the clusters, ST_AsMVTGeom and ST_AsMVT to encode.
+CLUSTER_SQL = f"""
+    WITH box AS (SELECT ST_TileEnvelope(%s, %s, %s) AS tile),
+    points AS (
+        SELECT ST_Transform(p.geom, 3857) AS g
+        FROM {PATIENT} p, box
+        WHERE p.id IN ({{visible}}) AND p.geom && ST_Transform(box.tile, 4326)
+    ), squares AS (
+        SELECT count(*) AS patients, ST_SetSRID(ST_MakePoint(avg(ST_X(g)), avg(ST_Y(g))), 3857) AS g
+        FROM points GROUP BY floor(ST_X(g) / %s), floor(ST_Y(g) / %s)
+    )
+    SELECT coalesce((SELECT ST_AsMVT(c, 'clusters', %s, 'geom') FROM (
+        SELECT ST_AsMVTGeom(s.g, box.tile, %s, 0, true) AS geom, s.patients FROM squares s, box
+    ) c WHERE c.geom IS NOT NULL), '')
+"""
+
+MARKER_SQL = f"""
+    WITH box AS (SELECT ST_TileEnvelope(%s, %s, %s) AS tile)
+    SELECT coalesce((SELECT ST_AsMVT(m, 'patients', %s, 'geom') FROM (
+        SELECT ST_AsMVTGeom(ST_Transform(p.geom, 3857), box.tile, %s, 0, true) AS geom,
+               s.id, s.risk_level, s.key_groups, s.days_overdue
+        FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::int[])
+             AS s (id, risk_level, key_groups, days_overdue)
+        JOIN {PATIENT} p ON p.id = s.id, box
+    ) m WHERE m.geom IS NOT NULL), '')
+"""
+
+
+def patient_tile(user: User, *, zoom: int, x: int, y: int, as_of) -> tuple[bytes, list[int]]:
+    """The map's patient layer at zoom/x/y (MVT) and the patients shown one by one in it.
+
+    Only patients the access module lets the person see, under the units where a role of
+    theirs shows single patients (gridmap.access.units_showing_points; township leaders
+    have none). Below MARKER_ZOOM, layer `clusters`: a point per world-anchored square with
+    its count of patients, nobody named. From MARKER_ZOOM, layer `patients`: a point per
+    patient with its id (for the record, read and logged through the API), and its risk
+    level and key groups (comma-separated) where the person's roles on that patient show
+    risk, its days overdue where they show medical fields (R35); nothing else.
+    """
+    scope = access.scope_of(user)
+    visible = (Patient.objects.all() if scope.everything
+               else Patient.objects.under_any(scope.units_showing_points()))
+    if zoom < MARKER_ZOOM:
+        cell = CLUSTER_PIXELS * WORLD_METRES / (256 * 2 ** zoom)
+        sql, params = visible.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(CLUSTER_SQL.format(visible=sql),
+                           [zoom, x, y, *params, cell, cell, tiles.EXTENT, tiles.EXTENT])
+            return bytes(cursor.fetchone()[0]), []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_AsText(ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))", [zoom, x, y])
+        envelope = cursor.fetchone()[0]
+    rows = list(visible.filter(geom__bboverlaps=GEOSGeometry(envelope, srid=4326))
+                .only("risk_level", "key_groups", "next_due", *(f"{n}_id" for n in LEVEL_FIELDS.values()))
+                .with_other_chains().order_by("pk"))
+    groups = field_groups_by_patient(scope, rows)
+    shown = [(p.pk, p.risk_level if access.RISK in groups[p.pk] else None,
+              ",".join(p.key_groups) if access.RISK in groups[p.pk] else None,
+              rules.days_overdue(p.next_due, as_of) if access.MEDICAL in groups[p.pk] else None)
+             for p in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(MARKER_SQL, [zoom, x, y, tiles.EXTENT, tiles.EXTENT,
+                                    *(list(column) for column in zip(*shown, strict=True))] if shown
+                       else [zoom, x, y, tiles.EXTENT, tiles.EXTENT, [], [], [], []])
+        return bytes(cursor.fetchone()[0]), [pk for pk, *_ in shown]

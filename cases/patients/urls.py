@@ -24,3 +24,7 @@ api_urlpatterns = [
     path("patients/<int:pk>/events/", api.PatientEvents.as_view(), name="patient-events"),
     path("patients/<int:pk>/identifiers/", api.PatientIdentifiers.as_view(), name="patient-identifiers"),
 ]
+# Mounted under /tiles/ beside the unit tiles, outside the language prefix.
+tile_urlpatterns = [
+    path("patients/<int:z>/<int:x>/<int:y>.pbf", views.patient_tile, name="patient-tile"),
+]

@@ -5,12 +5,13 @@ logged (R35)."""
 import html
 from functools import lru_cache
 
+from csp.decorators import csp_exempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from cases.patients import ledgers, rules, selectors, services
 from cases.patients.forms import (
@@ -28,10 +30,33 @@ from cases.patients.forms import (
     ResidenceForm,
 )
 from cases.patients.rules import KeyGroup, Status
-from gridmap import access, crypto
+from gridmap import access, crypto, tiles
 from gridmap.calendar import local_today
 from gridmap.forms import BreakGlassForm, ExportPurposeForm
 from gridmap.models import Purpose, Role
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@csp_exempt()  # a vector tile is no document: no policy to build for it
+@require_GET
+def patient_tile(request, z: int, x: int, y: int):
+    """The map's patient layer (selectors.patient_tile): for each person their own, never
+    cached by anyone between (private, no-store). The patients a tile shows one by one are
+    logged as a read (R35); a person whose roles show aggregates only is refused, logged."""
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden()  # a tile is no page to sign in on
+    if not access.patient_points_allowed(request.user):
+        access.log_denied(user=request.user, what="map: the person's roles show aggregates only",
+                          query={"tile": f"{z}/{x}/{y}"}, request=request)
+        return HttpResponseForbidden()
+    if not tiles.valid_tile(z, x, y):
+        raise Http404
+    body, shown = selectors.patient_tile(request.user, zoom=z, x=x, y=y, as_of=local_today())
+    if shown:
+        access.log(user=request.user, action="list", purpose=Purpose.CARE, patient_ids=shown,
+                   query={"tile": f"{z}/{x}/{y}"}, request=request)
+    return HttpResponse(body, content_type=MVT)
 
 
 @login_required

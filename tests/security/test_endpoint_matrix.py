@@ -128,6 +128,9 @@ MATRIX = {
     "api/units/": Entry(UNIT),
     "api/units/<code:code>/": Entry(UNIT),
     "tiles/units/<int:z>/<int:x>/<int:y>.pbf": Entry(UNIT),
+    # Counts and ids only (no name, number or address): tests/patients/test_patient_tiles.py
+    # holds its scope, fields, logging and the aggregate-only refusal.
+    "tiles/patients/<int:z>/<int:x>/<int:y>.pbf": Entry(UNIT),
     "api/campaigns/": Entry(CAMPAIGN),
     "api/campaigns/gaps/": Entry(CAMPAIGN),
     "api/campaigns/<code:code>/coverage/": Entry(CAMPAIGN),
