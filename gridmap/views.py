@@ -17,6 +17,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 @login_required
 def map_page(request):
+    points = access.patient_points_allowed(request.user)
     return render(request, "gridmap/map.html", {
         "levels": Level.choices,
         "map_config": {
@@ -30,9 +31,19 @@ def map_page(request):
             "maxZoom": tiles.MAX_ZOOM,
             "unitsUrl": "/api/units/",
             "transfersUrl": "/api/transfers/arrows/",
+            # The patient layer only for a person whose roles show single patients (R35).
+            "patientsUrl": "/tiles/patients/{z}/{x}/{y}.pbf" if points else None,
+            "patientUrl": "/api/patients/",
+            "patientPage": "/patients/",
             "text": {"noBase": _("No base layer"), "units": _("Grid units"), "zoom": _("zoom"),
-                     "tiandituVector": _("Tianditu map"), "tiandituImagery": _("Tianditu imagery")},
+                     "tiandituVector": _("Tianditu map"), "tiandituImagery": _("Tianditu imagery"),
+                     "patients": _("Patients"),
+                     # What a patient's summary on the map shows, where the role gives it (R35).
+                     "patientFields": {"residence_address": _("Address"), "status": _("Status"),
+                                       "risk_level": _("Risk level"), "key_groups": _("Key groups"),
+                                       "diagnosis": _("Diagnosis"), "next_due": _("Next follow-up")}},
         },
+        "patient_points": points,
     })
 
 

@@ -21,6 +21,18 @@
   L.Canvas.Tile.include({
     _updateCircle(layer) {
       const text = layer.options.label;
+      if (layer.options.count) {  // a patients' cluster: its circle with its count in it
+        drawPoint.call(this, layer);
+        const ctx = this._ctx, p = layer._point;
+        ctx.save();
+        ctx.font = 'bold 12px "Noto Sans CJK SC", sans-serif';
+        ctx.textAlign = "center";
+        ctx.textBaseline = "middle";
+        ctx.fillStyle = "#fff";
+        ctx.fillText(layer.options.count, p.x, p.y);
+        ctx.restore();
+        return;
+      }
       if (!text) return drawPoint.call(this, layer);
       const ctx = this._ctx, p = layer._point;
       const size = layer.options.labelSize || 12;
@@ -140,7 +152,7 @@
       container().dataset.drawnAtZoom = String(map.getZoom());
     });
     units.addTo(map);
-    L.control.layers(bases, { [config.text.units]: units }, { collapsed: true }).addTo(map);
+    const control = L.control.layers(bases, { [config.text.units]: units }, { collapsed: true }).addTo(map);
     if (config.extent) {
       const [w, s, e, n] = config.extent;
       map.fitBounds([[s, w], [n, e]], { animate: false });  // the first view, not a zoom to it
@@ -148,6 +160,76 @@
     map.on("zoomend", () => showZoom(map));
     showZoom(map);
     initTransfers(map);
+    initPatients(map, control);
+  }
+
+  // The patients the person may see (/tiles/patients/: cases.patients.selectors.patient_tile):
+  // clusters with their count below the street zoom, a marker each from it, coloured by risk
+  // level where the person's role shows it (grey where not), ringed when in a key group.
+  // A click on a marker reads the patient through the API (logged) and shows what the
+  // person's role on them shows: a grid worker sees no diagnosis.
+  const CLUSTER = "#2e75b6";
+  function riskColour(level) {
+    if (level === undefined || level === null) return "#7f8c99";
+    return level >= 3 ? "#c00000" : level === 2 ? "#d9a400" : "#4e9a3a";
+  }
+
+  function clusterStyle(properties) {
+    // Radius over 10 px: Leaflet then places a click by its pixel, not by a point's latitude
+    // (which VectorGrid's points do not have).
+    return { radius: Math.min(26, 11 + 3 * Math.log2(properties.patients)), fill: true, fillColor: CLUSTER,
+             fillOpacity: 0.85, color: "#fff", weight: 2, count: String(properties.patients) };
+  }
+
+  function markerStyle(properties) {
+    const grouped = Boolean(properties.key_groups);
+    return { radius: 11, fill: true, fillColor: riskColour(properties.risk_level), fillOpacity: 0.9,
+             color: grouped ? "#7030a0" : "#fff", weight: grouped ? 4 : 2 };
+  }
+
+  function showPatient(detail) {
+    const byId = (id) => document.getElementById(id);
+    byId("patient-info").hidden = false;
+    byId("patient-name").textContent = `${detail.name || ""} ${detail.patient_no || ""}`.trim();
+    const facts = byId("patient-facts");
+    facts.replaceChildren();
+    for (const [name, label] of Object.entries(config.text.patientFields)) {
+      if (!(name in detail)) continue;  // not given to this role (R35)
+      const value = Array.isArray(detail[name]) ? detail[name].join("、") : detail[name];
+      const dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = label;
+      dd.textContent = value === null || value === "" ? "—" : String(value);
+      dd.dataset.field = name;
+      facts.append(dt, dd);
+    }
+    byId("patient-link").href = `${config.patientPage}${detail.id}/`;
+    // On a phone the panel is below the map: bring the summary into view.
+    if (window.matchMedia("(max-width: 700px)").matches) byId("patient-info").scrollIntoView({ block: "nearest" });
+  }
+
+  function initPatients(map, control) {
+    if (!config.patientsUrl) return;
+    const patients = L.vectorGrid.protobuf(config.patientsUrl, {
+      rendererFactory: L.canvas.tile,
+      maxNativeZoom: config.maxZoom,
+      interactive: true,
+      pane: "markerPane",
+      vectorTileLayerStyles: { clusters: clusterStyle, patients: markerStyle },
+    });
+    patients.on("click", async (event) => {
+      const properties = event.layer.properties || {};
+      if (properties.patients) {  // a cluster: zoom in where it is
+        map.setView(event.latlng, Math.min(map.getZoom() + 2, config.maxZoom));
+        return;
+      }
+      if (!properties.id) return;
+      const r = await fetch(`${config.patientUrl}${properties.id}/`, { credentials: "same-origin" });
+      if (r.ok) showPatient(await r.json());
+    });
+    patients.on("load", () => { container().dataset.patientTiles = String(map.getZoom()); });
+    patients.addTo(map);
+    control.addOverlay(patients, config.text.patients);
+    container().patientLayer = patients;  // for the browser tests
   }
 
   // Transfers in progress (R24) as arrows from the origin to the destination.
