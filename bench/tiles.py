@@ -14,7 +14,6 @@ Run: python -m bench --only tiles (or python -m bench.tiles, which prints the se
 
 import http.client
 import json
-import math
 import os
 import random
 import statistics
@@ -111,15 +110,6 @@ def province_tiles(zoom: int) -> list[tuple[int, int, int]]:
         return [(zoom, x, y) for x, y in cursor.fetchall()]
 
 
-def tile_bbox(zoom: int, x: int, y: int) -> tuple[float, float, float, float]:
-    n = 2 ** zoom
-
-    def lat(ty: int) -> float:
-        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
-
-    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
-
-
 # --- Measuring -----------------------------------------------------------------------------
 
 class Browser:
@@ -175,7 +165,7 @@ def geojson_of(zoom: int, x: int, y: int) -> tuple[float, int]:
 
     started = time.perf_counter()
     size = sum(len(selectors.grid_units_geojson(
-        level=level, bbox=tile_bbox(zoom, x, y), tolerance=360 / (256 * 2 ** zoom) / 3).encode())
+        level=level, bbox=tiles.tile_bounds(zoom, x, y), tolerance=360 / (256 * 2 ** zoom) / 3).encode())
         for level in range(1, tiles.level_for_zoom(zoom) + 1))
     return (time.perf_counter() - started) * 1000, size
 

@@ -16,6 +16,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -63,34 +64,24 @@ class PlacedQuerySet(models.QuerySet):
         above = {unit.ancestor_id(level) for unit in units for level in range(1, unit.level)}
         return self.filter(self.placed_under(units, (via,)) | Q(**{f"{via}id__in": sorted(above)}))
 
-    _unit_relations: tuple[str, ...] = ()
+    def with_unit_naming(self, *wanted: str) -> "PlacedQuerySet":
+        """Unit codes and names read in the row itself: "micro_grid.code" gives the row's
+        micro-grid's code as `micro_grid_code` (None where there is none).
 
-    def with_units(self, *relations: str) -> "PlacedQuerySet":
-        """Fetch the named unit relations ("village", "micro_grid", …) of the rows, for
-        their names and codes (UNIT_NAMING), in one more query without their boundaries: a list page
-        reads no polygon, and PostgreSQL plans no five-way join of the unit table, which
-        costs more than the page itself (40 ms to plan, 4 ms to run; probe finding 12)."""
-        clone = self._chain()
-        clone._unit_relations = (*self._unit_relations, *relations)
-        return clone
-
-    def _clone(self):
-        clone = super()._clone()
-        clone._unit_relations = self._unit_relations
-        return clone
-
-    def _fetch_all(self):
-        fetched = self._result_cache is not None
-        super()._fetch_all()
-        rows = self._result_cache
-        if fetched or not self._unit_relations or not rows or not isinstance(rows[0], models.Model):
-            return
-        fields = [self.model._meta.get_field(name) for name in self._unit_relations]
-        ids = {getattr(row, field.attname) for row in rows for field in fields} - {None}
-        units = GridUnit.objects.only(*UNIT_NAMING).in_bulk(ids)
-        for row in rows:
-            for field in fields:
-                field.set_cached_value(row, units.get(getattr(row, field.attname)))
+        Why raw SQL: each is one primary-key lookup beside the row. As joins, a page naming
+        five levels would plan a five-way join of the unit table, which costs more than the
+        page itself (40 ms to plan, 4 ms to run; probe finding 12); as ORM subqueries they
+        cost more to compile than to run (bench/load). Names come from code, never input."""
+        table, units = self.model._meta.db_table, GridUnit._meta.db_table
+        annotations = {}
+        for name in wanted:
+            level, column = name.split(".")
+            if level not in LEVEL_FIELDS.values() or column not in ("code", "name"):
+                raise ValueError(f"not a unit's name or code: {name}")
+            annotations[f"{level}_{column}"] = RawSQL(
+                f"(SELECT u.{column} FROM {units} u WHERE u.id = {table}.{level}_id)", (),
+                output_field=models.CharField())
+        return self.annotate(**annotations)
 
     @staticmethod
     def placed_under(units: Iterable["GridUnit"], paths: Iterable[str]) -> Q:
@@ -104,9 +95,6 @@ class PlacedQuerySet(models.QuerySet):
                 condition |= Q(**{f"{path}{LEVEL_FIELDS[level]}_id__in": ids})
         return condition
 
-
-# What `with_units` reads of a unit: how it is named and where it lies in the tree.
-UNIT_NAMING = ("code", "name", "level", "parent", "county", "township", "village", "grid", "micro_grid")
 
 
 class GridUnitQuerySet(PlacedQuerySet):

@@ -8,7 +8,12 @@ tile's time, so each unit is stored in web Mercator (EPSG:3857) once per band, s
 half a screen pixel at the band's deepest zoom (invisible, and far fewer vertices).
 """
 
+import math
+
 from gridmap.models import Level
+
+#: The media type of a vector tile (Mapbox Vector Tile), the unit and the patient tiles'.
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 #: Web Mercator metres per pixel of a 256-pixel tile at zoom 0 (the equator's 40,075,016.686 m / 256).
 METRES_PER_PIXEL_Z0 = 156543.03392804097
@@ -64,6 +69,16 @@ def band_tolerance(band: int) -> float:
 def band_needed(band: int, level: int) -> bool:
     """Whether a level's units are ever drawn from a band (a micro-grid never at z5)."""
     return band_last_zoom(band) >= first_zoom(level)
+
+
+def tile_bounds(zoom: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The tile's box in longitude and latitude (west, south, east, north)."""
+    n = 2 ** zoom
+
+    def latitude(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, latitude(y + 1), (x + 1) / n * 360 - 180, latitude(y)
 
 
 def valid_tile(zoom: int, x: int, y: int) -> bool:

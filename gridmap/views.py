@@ -12,8 +12,6 @@ from django.views.decorators.http import require_GET
 from gridmap import access, selectors, tiles
 from gridmap.models import Level
 
-MVT = "application/vnd.mapbox-vector-tile"
-
 
 @login_required
 def map_page(request):
@@ -62,7 +60,7 @@ def unit_tile(request, z: int, x: int, y: int):
         raise Http404
     version, body = selectors.unit_tile_answer(zoom=z, x=x, y=y,
                                                if_none_match=request.headers.get("If-None-Match", ""))
-    response = HttpResponse(status=304) if body is None else HttpResponse(body, content_type=MVT)
+    response = HttpResponse(status=304) if body is None else HttpResponse(body, content_type=tiles.MEDIA_TYPE)
     etag = f'"{version}"'
     response["ETag"] = etag
     response["Cache-Control"] = ("private, max-age=86400" if request.GET.get("v") == version

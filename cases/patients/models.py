@@ -19,8 +19,6 @@ from gridmap import crypto
 from gridmap.crypto import EncryptedCharField
 from gridmap.models import LEVEL_FIELDS, GridUnit, Household, Placed, PlacedQuerySet, Role, User
 
-UNIT_LEVELS = tuple(LEVEL_FIELDS.values())
-PATIENT_TABLE = "cases_patient"  # named once: Patient.Meta and the hand-written SQL here
 TEAM_ROLES = (Role.POLICE, Role.VILLAGE_COMMITTEE, Role.VILLAGE_DOCTOR, Role.LIAISON_LEADER)
 
 
@@ -91,35 +89,18 @@ class PatientQuerySet(PlacedQuerySet):
         `guardian_phone`, read in the row: a list builds no guardian object per patient."""
         return self.annotate(guardian_name=F("guardian__name"), guardian_phone=F("guardian__phone"))
 
-    def with_unit_naming(self, *wanted: str) -> "PatientQuerySet":
-        """Unit codes and names read in the row itself: "micro_grid.code" gives the
-        patient's micro-grid's code as `micro_grid_code` (None where there is none).
-        Why raw SQL: each is one primary-key lookup beside the row; as joins, a page naming
-        five levels would plan a five-way join of the unit table, which costs more than the
-        page (see PlacedQuerySet.with_units), and as ORM subqueries it costs more to compile
-        than to run (bench/load). Level and column names come from code, never input."""
-        annotations = {}
-        for name in wanted:
-            level, column = name.split(".")
-            if level not in UNIT_LEVELS or column not in ("code", "name"):
-                raise ValueError(f"not a unit's name or code: {name}")
-            annotations[f"{level}_{column}"] = RawSQL(
-                f"(SELECT u.{column} FROM {GridUnit._meta.db_table} u"
-                f" WHERE u.id = {PATIENT_TABLE}.{level}_id)", (), output_field=models.CharField())
-        return self.annotate(**annotations)
-
     def with_other_chains(self) -> "PatientQuerySet":
         """`other_chains`: the unit ids of the registration place's chain (R22) and of an
         open transfer's destination (R24), which with the residence's decide a row's field
         groups (cases.patients.selectors.field_groups_by_patient) without a query of its own.
         Why raw SQL: two lookups beside the row returning arrays, which the ORM has no
         expression for; transfers are cases.transfers' rows (one open per patient at most)."""
-        ids = ", ".join(f"u.{level}_id" for level in UNIT_LEVELS)
-        unit = GridUnit._meta.db_table
+        ids = ", ".join(f"u.{level}_id" for level in LEVEL_FIELDS.values())
+        table, units = self.model._meta.db_table, GridUnit._meta.db_table
         return self.annotate(other_chains=RawSQL(
-            f"""(SELECT ARRAY[{ids}] FROM {unit} u WHERE u.id = {PATIENT_TABLE}.registration_unit_id)
-                || (SELECT ARRAY[{ids}] FROM cases_transfer t JOIN {unit} u ON u.id = t.to_unit_id
-                    WHERE t.patient_id = {PATIENT_TABLE}.id AND t.closed_at IS NULL)""",
+            f"""(SELECT ARRAY[{ids}] FROM {units} u WHERE u.id = {table}.registration_unit_id)
+                || (SELECT ARRAY[{ids}] FROM cases_transfer t JOIN {units} u ON u.id = t.to_unit_id
+                    WHERE t.patient_id = {table}.id AND t.closed_at IS NULL)""",
             (), output_field=ArrayField(models.BigIntegerField())))
 
     def living_or_registered_under(self, units) -> "PatientQuerySet":
@@ -191,7 +172,7 @@ class Patient(Placed):
     objects = PatientQuerySet.as_manager()
 
     class Meta:
-        db_table = PATIENT_TABLE
+        db_table = "cases_patient"
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
         ordering = ["patient_no"]

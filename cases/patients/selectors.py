@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import Polygon
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db import connection
@@ -406,7 +406,6 @@ def patient_map_data(patient: Patient) -> dict:
 CLUSTER_PIXELS = 64
 # From this zoom (a street, ~5 m a pixel) each patient is a marker of their own.
 MARKER_ZOOM = 15
-WORLD_METRES = 40075016.685578488  # web Mercator's width
 
 # Why raw SQL: the tile is one statement over the patients the access module lets the
 # person see (its SQL embedded as the subquery): ST_TileEnvelope for the tile's box, the
@@ -417,7 +416,7 @@ CLUSTER_SQL = f"""
     points AS (
         SELECT ST_Transform(p.geom, 3857) AS g
         FROM {PATIENT} p, box
-        WHERE p.id IN ({{visible}}) AND p.geom && ST_Transform(box.tile, 4326)
+        WHERE p.id IN ({{visible}}) AND p.geom && ST_Transform(box.tile, %s::integer)
     ), squares AS (
         SELECT count(*) AS patients, ST_SetSRID(ST_MakePoint(avg(ST_X(g)), avg(ST_Y(g))), 3857) AS g
         FROM points GROUP BY floor(ST_X(g) / %s), floor(ST_Y(g) / %s)
@@ -454,16 +453,15 @@ def patient_tile(user: User, *, zoom: int, x: int, y: int, as_of) -> tuple[bytes
     visible = (Patient.objects.all() if scope.everything
                else Patient.objects.under_any(scope.units_showing_points()))
     if zoom < MARKER_ZOOM:
-        cell = CLUSTER_PIXELS * WORLD_METRES / (256 * 2 ** zoom)
+        cell = CLUSTER_PIXELS * tiles.METRES_PER_PIXEL_Z0 / 2 ** zoom  # the square's side in metres
         sql, params = visible.values("pk").query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(CLUSTER_SQL.format(visible=sql),
-                           [zoom, x, y, *params, cell, cell, tiles.EXTENT, tiles.EXTENT])
+                           [zoom, x, y, *params, settings.GRIDCARE_SRID, cell, cell, tiles.EXTENT, tiles.EXTENT])
             return bytes(cursor.fetchone()[0]), []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT ST_AsText(ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))", [zoom, x, y])
-        envelope = cursor.fetchone()[0]
-    rows = list(visible.filter(geom__bboverlaps=GEOSGeometry(envelope, srid=4326))
+    box = Polygon.from_bbox(tiles.tile_bounds(zoom, x, y))
+    box.srid = settings.GRIDCARE_SRID
+    rows = list(visible.filter(geom__bboverlaps=box)
                 .only("risk_level", "key_groups", "next_due", *(f"{n}_id" for n in LEVEL_FIELDS.values()))
                 .with_other_chains().order_by("pk"))
     groups = field_groups_by_patient(scope, rows)
@@ -471,8 +469,7 @@ def patient_tile(user: User, *, zoom: int, x: int, y: int, as_of) -> tuple[bytes
               ",".join(p.key_groups) if access.RISK in groups[p.pk] else None,
               rules.days_overdue(p.next_due, as_of) if access.MEDICAL in groups[p.pk] else None)
              for p in rows]
+    columns = [list(column) for column in zip(*shown, strict=True)] or [[], [], [], []]
     with connection.cursor() as cursor:
-        cursor.execute(MARKER_SQL, [zoom, x, y, tiles.EXTENT, tiles.EXTENT,
-                                    *(list(column) for column in zip(*shown, strict=True))] if shown
-                       else [zoom, x, y, tiles.EXTENT, tiles.EXTENT, [], [], [], []])
-        return bytes(cursor.fetchone()[0]), [pk for pk, *_ in shown]
+        cursor.execute(MARKER_SQL, [zoom, x, y, tiles.EXTENT, tiles.EXTENT, *columns])
+        return bytes(cursor.fetchone()[0]), columns[0]

@@ -35,8 +35,6 @@ from gridmap.calendar import local_today
 from gridmap.forms import BreakGlassForm, ExportPurposeForm
 from gridmap.models import Purpose, Role
 
-MVT = "application/vnd.mapbox-vector-tile"
-
 
 @csp_exempt()  # a vector tile is no document: no policy to build for it
 @require_GET
@@ -56,7 +54,7 @@ def patient_tile(request, z: int, x: int, y: int):
     if shown:
         access.log(user=request.user, action="list", purpose=Purpose.CARE, patient_ids=shown,
                    query={"tile": f"{z}/{x}/{y}"}, request=request)
-    return HttpResponse(body, content_type=MVT)
+    return HttpResponse(body, content_type=tiles.MEDIA_TYPE)
 
 
 @login_required
